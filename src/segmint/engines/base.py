@@ -1,0 +1,228 @@
+"""The engine boundary: everything segmint asks of a database goes through :class:`Engine`.
+
+The core builds SQL as sqlglot expressions and hands them to an engine, which renders them in
+its own dialect and runs them. Engine-specific SQL (how a file is read, how a text value is
+parsed into a timestamp) lives only in the engine modules, so PostgreSQL and Spark engines can
+be added without touching the core.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+from sqlglot import exp
+
+from segmint.model.tables import Column, ColumnType, Table
+
+SQL = exp.Expression | str
+FileFormat = Literal["csv", "jsonl", "parquet"]
+
+
+@dataclass
+class FileReject:
+    """A row of a file that could not even be split into fields."""
+
+    row_number: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class StagedFile:
+    """A file read into a temporary table of text columns, ready for validation.
+
+    The table has one ``VARCHAR`` column per field of the file (named as in the file), plus
+    ``_ordinal``: 1, 2, 3... in file order over the rows that could be read. ``rejects`` are the
+    rows that could not be read at all, with their data row number in the file.
+    """
+
+    table: str
+    fields: list[str]
+    rows: int
+    rejects: list[FileReject] = field(default_factory=list)
+    ordinal_is_row: bool = False
+    """True when ``_ordinal`` already is the row number (readers that keep unreadable rows)."""
+
+    def row_number(self, ordinal: int) -> int:
+        """The data row number in the file (from 1) of the staged row with this ordinal."""
+        if self.ordinal_is_row:
+            return ordinal
+        # Rejected rows are missing from the ordinals: shift past every reject before this row.
+        row = ordinal
+        for reject in sorted(r.row_number for r in self.rejects):
+            if reject <= row:
+                row += 1
+            else:
+                break
+        return row
+
+
+class Engine(ABC):
+    """A database segmint runs on. Subclasses declare their capabilities as class flags."""
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    #: Statements inside :meth:`transaction` commit or roll back together.
+    SUPPORTS_TRANSACTIONS: ClassVar[bool] = True
+    #: ``INSERT ... ON CONFLICT (key) DO UPDATE`` upserts.
+    SUPPORTS_ON_CONFLICT: ClassVar[bool] = True
+
+    # -- running SQL ---------------------------------------------------------------------------
+
+    def render(self, statement: SQL) -> str:
+        """The SQL text of a statement in this engine's dialect."""
+        if isinstance(statement, str):
+            return statement
+        return statement.sql(dialect=self.dialect)
+
+    @abstractmethod
+    def execute(self, statement: SQL, params: Sequence[Any] | None = None) -> None:
+        """Run a statement that returns nothing."""
+
+    @abstractmethod
+    def fetch_arrow(self, query: SQL, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return its result as an Arrow table."""
+
+    @abstractmethod
+    def fetch_all(self, query: SQL, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return all rows as tuples."""
+
+    @abstractmethod
+    def fetch_batches(
+        self, query: SQL, params: Sequence[Any] | None = None, batch_size: int = 100_000
+    ) -> Iterator[pa.RecordBatch]:
+        """Run a query and stream its result in Arrow record batches (bounded memory)."""
+
+    def fetch_one(self, query: SQL, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        rows = self.fetch_all(query, params)
+        return rows[0] if rows else None
+
+    def fetch_value(self, query: SQL, params: Sequence[Any] | None = None) -> Any:
+        row = self.fetch_one(query, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A context in which statements commit together, or none of them does."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    # -- tables --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool:
+        """Whether a table (or view) of this name exists."""
+
+    def table_columns(self, name: str) -> list[str]:
+        """Column names of an existing table, in order."""
+        return list(self.fetch_arrow(exp.select("*").from_(name).limit(0)).column_names)
+
+    def data_type(self, column_type: ColumnType) -> exp.DataType:
+        """The SQL type a logical column type is stored as."""
+        return exp.DataType.build(_TYPE_SQL[column_type])
+
+    def create_table(
+        self,
+        spec: Table,
+        *,
+        name: str | None = None,
+        temporary: bool = False,
+        if_not_exists: bool = True,
+        with_key: bool = True,
+    ) -> None:
+        """Create a table with a canonical table's columns (and its key as primary key)."""
+        columns: list[exp.Expression] = [
+            exp.ColumnDef(this=exp.to_identifier(c.name), kind=self.data_type(c.type))
+            for c in spec.all_columns
+        ]
+        if with_key and spec.key:
+            columns.append(
+                exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in spec.key])
+            )
+        create = exp.Create(
+            this=exp.Schema(this=exp.to_table(name or spec.name), expressions=columns),
+            kind="TABLE",
+            exists=if_not_exists,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None,
+        )
+        self.execute(create)
+
+    def drop_table(self, name: str) -> None:
+        self.execute(exp.Drop(this=exp.to_table(name), kind="TABLE", exists=True))
+
+    def count_rows(self, name: str) -> int:
+        return int(self.fetch_value(exp.select("count(*)").from_(name)))
+
+    @abstractmethod
+    def load_arrow(self, name: str, data: pa.Table) -> None:
+        """Append Arrow rows to an existing table, matching columns by name."""
+
+    # -- reading files -------------------------------------------------------------------------
+
+    @abstractmethod
+    def stage_file(
+        self,
+        path: Path,
+        fmt: FileFormat,
+        *,
+        fields: Sequence[str] | None = None,
+        encoding: str = "utf-8",
+        delimiter: str | None = None,
+    ) -> StagedFile:
+        """Read a file into a temporary table of text columns (see :class:`StagedFile`).
+
+        ``fields`` names the top-level keys to extract from JSON Lines (objects and arrays
+        are kept as JSON text); CSV and Parquet stage every column they have.
+        """
+
+    # -- parsing text into typed values (what differs between dialects) ------------------------
+
+    @abstractmethod
+    def try_cast(self, value: exp.Expression, column_type: ColumnType) -> exp.Expression:
+        """``value`` (text) as ``column_type``, or NULL where it does not parse.
+
+        Timestamps with a zone offset are converted to UTC; booleans accept
+        true/false, yes/no, y/n, 1/0 in any case.
+        """
+
+    def parse_boolean(self, value: exp.Expression) -> exp.Expression:
+        """Dialect-neutral boolean parsing shared by engines."""
+        lowered = exp.Lower(this=exp.Trim(this=value))
+        truthy = exp.In(this=lowered, expressions=[exp.Literal.string(s) for s in _TRUE])
+        falsy = exp.In(this=lowered.copy(), expressions=[exp.Literal.string(s) for s in _FALSE])
+        return (
+            exp.Case()
+            .when(truthy, exp.true())
+            .when(falsy, exp.false())
+            .else_(exp.Null())
+        )
+
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+_TYPE_SQL: dict[ColumnType, str] = {
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.EMAIL: "VARCHAR",
+    ColumnType.INTEGER: "BIGINT",
+    ColumnType.DOUBLE: "DOUBLE",
+    ColumnType.MONEY: "DECIMAL(18, 4)",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
+    ColumnType.DATE: "DATE",
+    ColumnType.BOOLEAN: "BOOLEAN",
+    ColumnType.JSON: "VARCHAR",
+}
+
+
+def column_identifier(column: Column | str) -> exp.Column:
+    """A quoted column reference (columns such as ``timestamp`` are keywords in some dialects)."""
+    name = column if isinstance(column, str) else column.name
+    return exp.column(name, quoted=True)
