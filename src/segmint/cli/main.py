@@ -42,7 +42,9 @@ def open_workspace(path: Path | None, quiet: bool = False) -> Workspace:
 
 @app.command()
 def init(
-    directory: Annotated[Path | None, typer.Argument(help="Folder to create the workspace in.")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Folder to create the workspace in.")
+    ] = None,
     workspace: WorkspaceOption = None,
     name: Annotated[str | None, typer.Option(help="Name of the store.")] = None,
     json: JsonOption = False,
@@ -78,6 +80,23 @@ def status(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
         stdout.print(rejects)
     else:
         stdout.print("No rows in quarantine.")
+
+
+docs_app = typer.Typer(help="Write generated reference documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("data-model")
+def docs_data_model(
+    out: Annotated[Path, typer.Option(help="Where to write the Markdown.")] = Path(
+        "docs/data-model.md"
+    ),
+) -> None:
+    """Write the data model reference (every table, column, type and rule)."""
+    from segmint.model.docs import render_data_model
+
+    out.write_text(render_data_model(), encoding="utf-8")
+    stdout.print(f"Wrote {out}")
 
 
 def main() -> None:

@@ -144,9 +144,7 @@ class Engine(ABC):
             for c in spec.all_columns
         ]
         if with_key and spec.key:
-            columns.append(
-                exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in spec.key])
-            )
+            columns.append(exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in spec.key]))
         create = exp.Create(
             this=exp.Schema(this=exp.to_table(name or spec.name), expressions=columns),
             kind="TABLE",
@@ -198,12 +196,7 @@ class Engine(ABC):
         lowered = exp.Lower(this=exp.Trim(this=value))
         truthy = exp.In(this=lowered, expressions=[exp.Literal.string(s) for s in _TRUE])
         falsy = exp.In(this=lowered.copy(), expressions=[exp.Literal.string(s) for s in _FALSE])
-        return (
-            exp.Case()
-            .when(truthy, exp.true())
-            .when(falsy, exp.false())
-            .else_(exp.Null())
-        )
+        return exp.Case().when(truthy, exp.true()).when(falsy, exp.false()).else_(exp.Null())
 
 
 _TRUE = ("true", "t", "yes", "y", "1")

@@ -24,7 +24,7 @@ _staging_ids = itertools.count(1)
 
 
 class DuckDBEngine(Engine):
-    """DuckDB, file-backed. Works out of core: past ``memory_limit`` it spills to ``temp_directory``."""
+    """DuckDB, file-backed. Out of core: past ``memory_limit`` it spills to ``temp_directory``."""
 
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
@@ -152,14 +152,16 @@ class DuckDBEngine(Engine):
         )
         fields = [c for c in self.table_columns(table)]
         self._add_ordinal(table)
-        rejects = [
-            # DuckDB counts file lines from 1 with the header as line 1: data row = line - 1.
-            FileReject(row_number=int(line) - 1, raw=str(raw or ""), reason=_reject_reason(kind, msg))
-            for line, raw, kind, msg in self._con.execute(
-                f'SELECT line, csv_line, error_type, error_message FROM "{rejects_table}" '
-                "ORDER BY line"
-            ).fetchall()
-        ]
+        # DuckDB counts file lines from 1 with the header as line 1: data row = line - 1. A row
+        # may be reported once per problem column; the last report describes it whole.
+        by_row: dict[int, FileReject] = {}
+        for line, raw, kind, msg in self._con.execute(
+            f'SELECT line, csv_line, error_type, error_message FROM "{rejects_table}" '
+            "ORDER BY line, column_idx"
+        ).fetchall():
+            row = int(line) - 1
+            by_row[row] = FileReject(row, str(raw or ""), _reject_reason(kind, msg))
+        rejects = list(by_row.values())
         self._con.execute(f'DROP TABLE IF EXISTS "{rejects_table}"')
         self._con.execute(f'DROP TABLE IF EXISTS "{rejects_scan}"')
         return StagedFile(table, fields, self.count_rows(table), rejects)
@@ -173,8 +175,7 @@ class DuckDBEngine(Engine):
             text = f"to_json({quoted})::VARCHAR" if nested else f"CAST({quoted} AS VARCHAR)"
             selects.append(f"{text} AS {quoted}")
         self._con.execute(
-            f'CREATE TEMP TABLE "{table}" AS SELECT {", ".join(selects)} '
-            f"FROM read_parquet({src})"
+            f'CREATE TEMP TABLE "{table}" AS SELECT {", ".join(selects)} FROM read_parquet({src})'
         )
         self._add_ordinal(table)
         return StagedFile(table, [str(s[0]) for s in schema], self.count_rows(table))
@@ -190,7 +191,7 @@ class DuckDBEngine(Engine):
         )
         self._add_ordinal(lines)
         # Blank lines are not rows.
-        self._con.execute(f'DELETE FROM "{lines}" WHERE trim(coalesce(line, \'\')) = \'\'')
+        self._con.execute(f"DELETE FROM \"{lines}\" WHERE trim(coalesce(line, '')) = ''")
         bad = self._con.execute(
             f'SELECT _ordinal, line FROM "{lines}" '
             "WHERE try(json(line)) IS NULL OR json_type(try(json(line))) <> 'OBJECT' "
@@ -203,7 +204,7 @@ class DuckDBEngine(Engine):
             extracts.append(
                 f"CASE WHEN json_type(line, {path}) IN ('OBJECT', 'ARRAY') "
                 f"THEN json_extract(line, {path})::VARCHAR "
-                f"ELSE json_extract_string(line, {path}) END AS \"{name}\""
+                f'ELSE json_extract_string(line, {path}) END AS "{name}"'
             )
         select = ", ".join([*extracts, "_ordinal AS _line"]) if extracts else "_ordinal AS _line"
         self._con.execute(

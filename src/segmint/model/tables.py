@@ -8,10 +8,10 @@ from it, the importers validate rows against it, and ``docs/data-model.md`` is g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class ColumnType(str, Enum):
+class ColumnType(StrEnum):
     """Logical column types; each engine maps them to its own SQL types."""
 
     STRING = "string"
@@ -70,7 +70,7 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
-S, E, I, D, M, T, DT, B, J = (
+S, E, INT, D, M, T, DT, B, J = (
     ColumnType.STRING,
     ColumnType.EMAIL,
     ColumnType.INTEGER,
@@ -140,7 +140,9 @@ ORDERS = Table(
     key=("order_id",),
     one_of=(("customer_id", "email"),),
     columns=(
-        Column("order_id", S, "The store's order id (e.g. Shopify's order name #1001).", required=True),
+        Column(
+            "order_id", S, "The store's order id (e.g. Shopify's order name #1001).", required=True
+        ),
         Column("customer_id", S, "Customer id, when known."),
         Column("email", E, "Email given at checkout."),
         Column("ordered_at", T, "When the order was placed (UTC).", required=True),
@@ -171,7 +173,7 @@ ORDER_LINES = Table(
         Column("order_id", S, "The order this line belongs to.", required=True),
         Column(
             "line_number",
-            I,
+            INT,
             "Position of the line in its order, from 1. When absent, numbered in file order.",
             required=True,
             minimum=1,
@@ -179,8 +181,14 @@ ORDER_LINES = Table(
         Column("product_id", S, "Product id."),
         Column("sku", S, "SKU (used to find the product when no id is given)."),
         Column("product_name", S, "Product name as sold."),
-        Column("quantity", I, "Units bought (more than zero).", required=True, minimum=0,
-               exclusive_minimum=True),
+        Column(
+            "quantity",
+            INT,
+            "Units bought (more than zero).",
+            required=True,
+            minimum=0,
+            exclusive_minimum=True,
+        ),
         Column("unit_price", M, "Price per unit before discount.", required=True, minimum=0),
         Column("discount", M, "Discount on this line.", minimum=0),
         Column("full_price", B, "True when bought without any discount or markdown."),
@@ -197,10 +205,19 @@ EVENTS = Table(
     key=("message_id",),
     one_of=(("anonymous_id", "user_id"),),
     columns=(
-        Column("message_id", S, "Unique message id; re-sent events are deduplicated on it.",
-               required=True),
-        Column("type", S, "Call type: track, identify, page, screen, group or alias.",
-               required=True, choices=EVENT_TYPES),
+        Column(
+            "message_id",
+            S,
+            "Unique message id; re-sent events are deduplicated on it.",
+            required=True,
+        ),
+        Column(
+            "type",
+            S,
+            "Call type: track, identify, page, screen, group or alias.",
+            required=True,
+            choices=EVENT_TYPES,
+        ),
         Column("event", S, "Event name for track calls (e.g. Product Viewed, Email Opened)."),
         Column("anonymous_id", S, "Anonymous visitor id (cookie or device)."),
         Column("user_id", S, "Known user id (the store's customer id)."),
@@ -224,7 +241,7 @@ REVIEWS = Table(
         Column("customer_id", S, "Reviewer's customer id, when known."),
         Column("email", E, "Reviewer's email."),
         Column("product_id", S, "Reviewed product."),
-        Column("rating", I, "Rating from 1 to 5.", required=True, minimum=1, maximum=5),
+        Column("rating", INT, "Rating from 1 to 5.", required=True, minimum=1, maximum=5),
         Column("title", S, "Review title."),
         Column("body", S, "Review text."),
         Column("source", S, "Platform the review came from (e.g. trustpilot, yotpo)."),
@@ -258,8 +275,12 @@ QUARANTINE = Table(
         Column("import_id", S, "The import run that rejected the row.", required=True),
         Column("kind", S, "What was being imported (orders, customers...).", required=True),
         Column("file", S, "Path of the file the row came from.", required=True),
-        Column("row_number", I, "Data row number in the file, from 1 (the header is row 0).",
-               required=True),
+        Column(
+            "row_number",
+            INT,
+            "Data row number in the file, from 1 (the header is row 0).",
+            required=True,
+        ),
         Column("raw", S, "The row as read, as JSON (or the raw line when it could not be split)."),
         Column("reason", S, "Why the row was rejected.", required=True),
         Column("quarantined_at", T, "When it was rejected (UTC).", required=True),
@@ -277,10 +298,10 @@ IMPORTS = Table(
         Column("format", S, "csv, parquet, jsonl, shopify-orders, shopify-customers or mapped."),
         Column("started_at", T, "Start (UTC).", required=True),
         Column("finished_at", T, "End (UTC)."),
-        Column("rows_read", I, "Data rows read."),
-        Column("inserted", I, "Rows new to the table."),
-        Column("updated", I, "Rows that replaced an existing row with the same key."),
-        Column("rejected", I, "Rows sent to quarantine."),
+        Column("rows_read", INT, "Data rows read."),
+        Column("inserted", INT, "Rows new to the table."),
+        Column("updated", INT, "Rows that replaced an existing row with the same key."),
+        Column("rejected", INT, "Rows sent to quarantine."),
     ),
 )
 
