@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmint.config import CONFIG_FILE, WorkspaceConfig, load_config, save_config
 from segmint.console import Console, NullConsole
@@ -22,6 +23,14 @@ from segmint.engines.base import Engine
 from segmint.errors import WorkspaceError
 from segmint.ingest.types import ImportFormat, ImportRequest, ImportResult
 from segmint.model.tables import ALL_TABLES, IMPORTABLE
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from segmint.clv.service import CLVFit
+    from segmint.identity import IdentityExplanation, IdentityResult
+    from segmint.profiles import ExportResult, ProfileBuildResult, ProfileSummary, ProfileView
+    from segmint.segments.service import SegmentService
 
 WORKSPACE_ENV = "SEGMINT_WORKSPACE"
 
@@ -98,6 +107,13 @@ class Workspace:
         ws.ensure_schema()
         return ws
 
+    def now(self) -> datetime:
+        """The workspace's "now" (UTC, naive): the configured clock, else the real time."""
+        if self.config.clock is not None:
+            clock = self.config.clock
+            return clock.astimezone(UTC).replace(tzinfo=None) if clock.tzinfo else clock
+        return datetime.now(UTC).replace(tzinfo=None)
+
     @property
     def engine(self) -> Engine:
         """The engine connection, opened on first use."""
@@ -166,6 +182,187 @@ class Workspace:
             delimiter=delimiter,
         )
         return run_import(self.engine, request, self.console)
+
+    # -- quarantine ----------------------------------------------------------------------------
+
+    def quarantine_summary(self) -> list[dict[str, Any]]:
+        """Imports that rejected rows, newest first: id, kind, file, rows read, rejected."""
+        from segmint.ingest.quarantine import quarantine_summary
+
+        return quarantine_summary(self.engine)
+
+    def quarantined_rows(
+        self, import_id: str | None = None, limit: int | None = 50
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Rejected rows of one import (default: the latest with any): row number, reason, raw."""
+        from segmint.ingest.quarantine import quarantined_rows
+
+        return quarantined_rows(self.engine, import_id, limit)
+
+    # -- identity ------------------------------------------------------------------------------
+
+    def build_identity(
+        self, *, full: bool = False, as_of: datetime | None = None, prefix: str | None = None
+    ) -> IdentityResult:
+        """Resolve identities into profiles (see :func:`segmint.identity.build_identity`).
+
+        An ``as_of`` build writes into tables prefixed ``asof_<date>_`` unless told otherwise.
+        """
+        from segmint.identity import build_identity
+        from segmint.identity.build import as_of_prefix
+
+        if prefix is None:
+            prefix = as_of_prefix(as_of) if as_of is not None else ""
+        return build_identity(
+            self.engine,
+            self.config.identity,
+            full=full,
+            as_of=as_of,
+            prefix=prefix,
+            console=self.console,
+        )
+
+    def explain_identity(self, identifier: str, *, prefix: str = "") -> IdentityExplanation:
+        """The profile of an identifier or profile id: identifiers, links, merge history."""
+        from segmint.identity import explain_identity
+
+        return explain_identity(self.engine, identifier, self.config.identity, prefix=prefix)
+
+    def guarded_identifiers(self, *, prefix: str = "") -> list[dict[str, Any]]:
+        """Identifiers the over-merge guard holds back, with the reason."""
+        from segmint.identity import guarded_identifiers
+
+        return guarded_identifiers(self.engine, prefix=prefix)
+
+    # -- segments ------------------------------------------------------------------------------
+
+    @property
+    def segments(self) -> SegmentService:
+        """Segments of this workspace: ``create``, ``list_segments``, ``get``, ``preview``,
+        ``run``, ``history``, ``explain``, ``sql``, ``export``, ``delete``, ``from_template``
+        and the custom SQL templates (see :class:`segmint.segments.SegmentService`).
+
+        >>> ws.segments.preview({"name": "vips", "include": {...}}).size   # doctest: +SKIP
+        """
+        from segmint.segments.service import SegmentService, workspace_as_of_builder
+
+        service = self.__dict__.get("_segment_service")
+        if service is None or service.engine is not self.engine:
+            service = SegmentService(
+                self.engine,
+                build_as_of=workspace_as_of_builder(self.engine, self.config, self.console),
+                console=self.console,
+                clock=self.now,
+            )
+            self.__dict__["_segment_service"] = service
+        return service
+
+    # -- profiles ------------------------------------------------------------------------------
+
+    def build_profiles(
+        self,
+        *,
+        as_of: date | datetime | str | None = None,
+        prefix: str | None = None,
+        full_identity: bool = False,
+    ) -> ProfileBuildResult:
+        """Resolve identities, then build the profile tables, in one transaction.
+
+        ``as_of`` (a past date or time) builds into tables prefixed ``asof_<date>_`` unless
+        ``prefix`` says otherwise (see :func:`segmint.profiles.build_profiles`).
+        """
+        from segmint.profiles import build_profiles
+
+        return build_profiles(
+            self.engine,
+            self.config,
+            as_of=as_of,
+            prefix=prefix,
+            console=self.console,
+            full_identity=full_identity,
+        )
+
+    def profile(self, key: str, *, prefix: str = "", timeline_limit: int = 50) -> ProfileView:
+        """One person by email, phone, customer id, anonymous id or profile id."""
+        from segmint.profiles import show_profile
+
+        return show_profile(
+            self.engine,
+            key,
+            identity_config=self.config.identity,
+            prefix=prefix,
+            timeline_limit=timeline_limit,
+        )
+
+    def profiles_summary(self, *, prefix: str = "") -> ProfileSummary:
+        """Profiles, buyers, revenue, repeat rate, RFM segment and lifecycle stage counts."""
+        from segmint.profiles import profile_summary
+
+        return profile_summary(self.engine, prefix=prefix)
+
+    def export_profiles(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        table: str = "profiles",
+        prefix: str = "",
+    ) -> ExportResult:
+        """Write profiles (or a long table: category_stats, email_stats) to CSV or Parquet."""
+        from segmint.profiles import export_profiles
+
+        return export_profiles(self.engine, path, format=format, table=table, prefix=prefix)
+
+    # -- predicted lifetime value --------------------------------------------------------------
+
+    def fit_clv(
+        self,
+        *,
+        model: str | None = None,
+        calibration_end: datetime | None = None,
+        time_unit: str | None = None,
+        holdout_days: int = 0,
+    ) -> CLVFit:
+        """Fit the CLV models on the orders, store the fit, and refresh the profiles' CLV traits.
+
+        See :func:`segmint.clv.service.fit_clv` for the calibration and holdout periods.
+        """
+        from segmint.clv.service import fit_clv
+
+        fit = fit_clv(
+            self.engine,
+            self.config.clv,
+            now=self.now(),
+            model=model,  # type: ignore[arg-type]
+            calibration_end=calibration_end,
+            time_unit=time_unit,  # type: ignore[arg-type]
+            holdout_days=holdout_days,
+            console=self.console,
+        )
+        self.refresh_clv_traits()
+        return fit
+
+    def clv_fit(self) -> CLVFit | None:
+        """The latest CLV fit, or None before the first one."""
+        from segmint.clv.service import current_fit
+
+        return current_fit(self.engine)
+
+    def refresh_clv_traits(self) -> bool:
+        """Rewrite the current profiles' CLV traits from the latest fit (False: no profiles)."""
+        from segmint.clv.traits import fill_clv_traits
+        from segmint.profiles.catalogue import ExtensionContext
+
+        if not self.engine.table_exists("profiles"):
+            return False
+        as_of = self.engine.fetch_value("SELECT max(as_of) FROM profiles")
+        if as_of is None:
+            return False
+        with self.engine.transaction():
+            fill_clv_traits(
+                ExtensionContext(self.engine, self.config.profiles, "profiles", "", as_of)
+            )
+        return True
 
     # -- looking -------------------------------------------------------------------------------
 

@@ -9,9 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from segmint.cli.console import RichConsole, print_json, stderr, stdout
+from segmint.cli.clv import clv_app
+from segmint.cli.console import print_json, stderr, stdout
+from segmint.cli.demo import demo_data
+from segmint.cli.identity import identity_app
+from segmint.cli.imports import register as register_imports
+from segmint.cli.options import JsonOption, WorkspaceOption, open_workspace
+from segmint.cli.profiles import profiles_app
+from segmint.cli.quickstart import quickstart
+from segmint.cli.segments import register as register_segments
 from segmint.errors import SegmintError
-from segmint.workspace import WORKSPACE_ENV, Workspace
+from segmint.workspace import Workspace
 
 app = typer.Typer(
     name="segmint",
@@ -20,24 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        envvar=WORKSPACE_ENV,
-        help=f"Workspace folder (default: ${WORKSPACE_ENV}, else the current folder).",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print a machine-readable JSON result instead of tables.")
-]
-
-
-def open_workspace(path: Path | None, quiet: bool = False) -> Workspace:
-    return Workspace.open(path, console=RichConsole(quiet=quiet))
 
 
 @app.command()
@@ -97,6 +87,15 @@ def docs_data_model(
 
     out.write_text(render_data_model(), encoding="utf-8")
     stdout.print(f"Wrote {out}")
+
+
+app.add_typer(identity_app, name="identity")
+app.add_typer(profiles_app, name="profiles")
+register_imports(app)
+register_segments(app)
+app.command("demo-data")(demo_data)
+app.add_typer(clv_app, name="clv")
+app.command()(quickstart)
 
 
 def main() -> None:

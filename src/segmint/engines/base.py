@@ -9,7 +9,7 @@ be added without touching the core.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,8 @@ from segmint.model.tables import Column, ColumnType, Table
 
 SQL = exp.Expression | str
 FileFormat = Literal["csv", "jsonl", "parquet"]
+#: In a ``stage_file`` transform, the table name that stands for the file being read.
+FILE_SOURCE = "_segmint_file"
 
 
 @dataclass
@@ -154,7 +156,8 @@ class Engine(ABC):
         self.execute(create)
 
     def drop_table(self, name: str) -> None:
-        self.execute(exp.Drop(this=exp.to_table(name), kind="TABLE", exists=True))
+        # sqlglot 30 keeps the dropped tables in `tables` (with `this=` it renders no name).
+        self.execute(exp.Drop(tables=[exp.to_table(name)], kind="TABLE", exists=True))
 
     def count_rows(self, name: str) -> int:
         return int(self.fetch_value(exp.select("count(*)").from_(name)))
@@ -174,11 +177,18 @@ class Engine(ABC):
         fields: Sequence[str] | None = None,
         encoding: str = "utf-8",
         delimiter: str | None = None,
+        transform: Callable[[list[str]], exp.Select] | None = None,
     ) -> StagedFile:
         """Read a file into a temporary table of text columns (see :class:`StagedFile`).
 
         ``fields`` names the top-level keys to extract from JSON Lines (objects and arrays
         are kept as JSON text); CSV and Parquet stage every column they have.
+
+        ``transform`` (CSV and Parquet) stages a query over the file instead of its fields:
+        it gets the file's field names and returns a SELECT in which the table
+        :data:`FILE_SOURCE` stands for the file (as text columns). The staged table then holds
+        that query's columns plus ``_ordinal``, so a large file is read and processed in one
+        pass instead of being copied first. It may raise to refuse the file.
         """
 
     # -- parsing text into typed values (what differs between dialects) ------------------------
@@ -189,6 +199,56 @@ class Engine(ABC):
 
         Timestamps with a zone offset are converted to UTC; booleans accept
         true/false, yes/no, y/n, 1/0 in any case.
+        """
+
+    @abstractmethod
+    def json_text(self, document: exp.Expression, key: str) -> exp.Expression:
+        """The top-level ``key`` of a JSON object stored as text, as text.
+
+        NULL when the key is absent, or when ``document`` is not valid JSON (one bad event
+        must not fail a whole profile build).
+        """
+
+    @abstractmethod
+    def hash_bucket(self, value: exp.Expression, buckets: int) -> exp.Expression:
+        """A stable bucket in ``[0, buckets)`` for a text value, the same on every engine.
+
+        Defined as the first 8 hex digits of the MD5 of the text, read as an unsigned
+        number, modulo ``buckets`` (segment control groups rely on it staying put).
+        """
+
+    @abstractmethod
+    def try_parse_time(
+        self,
+        value: exp.Expr,
+        column_type: ColumnType,
+        *,
+        format: str | None = None,
+        timezone: str | None = None,
+    ) -> exp.Expr:
+        """``value`` (text) as a TIMESTAMP (in UTC) or a DATE, or NULL where it does not parse.
+
+        ``format`` is a strptime-style pattern (``%d/%m/%Y %H:%M``); without it the engine's
+        own ISO-style parsing applies, as in :meth:`try_cast`. ``timezone`` (an IANA name)
+        is the zone of times written without an offset; a written offset always wins.
+        """
+
+    @abstractmethod
+    def is_json_object(self, value: exp.Expr) -> exp.Expr:
+        """A boolean: ``value`` (text) is a valid JSON document whose top level is an object."""
+
+    @abstractmethod
+    def json_object(
+        self,
+        pairs: Sequence[tuple[str, exp.Expr]],
+        *,
+        skip_nulls: bool = False,
+        base: exp.Expr | None = None,
+    ) -> exp.Expr:
+        """A JSON object, as text, from ``(key, value)`` pairs.
+
+        ``skip_nulls`` leaves out keys whose value is NULL. ``base`` (a JSON object as text, or
+        NULL) is merged underneath: the non-NULL pairs win over its keys of the same name.
         """
 
     def parse_boolean(self, value: exp.Expression) -> exp.Expression:

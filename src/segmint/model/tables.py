@@ -87,6 +87,9 @@ IMPORT_ID = Column("_import_id", S, "The import run that last wrote this row (se
 SYSTEM = (LOADED_AT, IMPORT_ID)
 
 ORDER_STATUSES = ("completed", "pending", "refunded", "partially_refunded", "cancelled")
+#: Order statuses that count as a purchase (an order with no status is taken as completed).
+#: Refunded and cancelled orders are not purchases: they are counted separately.
+PURCHASE_STATUSES = ("completed", "partially_refunded")
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 
 CUSTOMERS = Table(
