@@ -186,6 +186,10 @@ def build_profiles(
     steps += [(name, _bind(stage, ctx)) for name, stage in STAGES]
     store_gap: list[float | None] = [None]
 
+    def report() -> None:
+        result.issues = count_issues(ctx)
+        result.after_as_of = count_after_as_of(ctx)
+
     def order_stats() -> None:
         orders.build_order_stats(ctx)
         store_gap[0] = orders.store_median_gap_days(ctx)
@@ -201,6 +205,8 @@ def build_profiles(
 
     steps += [
         ("order facts", _bind(orders.build_order_facts, ctx)),
+        # Counted early, while little else of the build holds memory.
+        ("count issues", report),
         ("order stats", order_stats),
         ("category stats", _bind(orders.build_category_stats, ctx)),
         ("top categories", _bind(orders.build_top_dimensions, ctx)),
@@ -229,10 +235,6 @@ def build_profiles(
                     )
                 )
 
-    def report() -> None:
-        result.issues = count_issues(ctx)
-        result.after_as_of = count_after_as_of(ctx)
-
     def swap() -> None:
         for kind, final in (
             ("profiles", tables.profiles),
@@ -242,7 +244,7 @@ def build_profiles(
             engine.drop_table(final)
             engine.execute(rename_table(ctx.output(kind), final))
 
-    steps += [("assemble profiles", assemble), ("count issues", report), ("swap in", swap)]
+    steps += [("assemble profiles", assemble), ("swap in", swap)]
 
     try:
         with engine.transaction(), console.progress("Building profiles", len(steps)) as bar:

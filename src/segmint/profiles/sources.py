@@ -361,15 +361,21 @@ def count_issues(ctx: BuildContext) -> BuildIssues:
           (SELECT COUNT(*) FROM {w_tickets} WHERE profile_id IS NULL)
         """
     )
-    # The two anti-joins run one at a time: together their hash tables (every order id, every
-    # line's order id) can exceed a small memory limit, each alone spills to disk.
+    # Written as aggregates, not anti-joins: a hash aggregate spills to disk under a small
+    # memory limit, a join against every order id may not.
     orphans = ctx.value(
-        "SELECT COUNT(*) FROM order_lines AS l "
-        "WHERE NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.order_id = l.order_id)"
+        """
+        SELECT COALESCE(SUM(lines), 0) FROM (
+          SELECT order_id, SUM(is_line) AS lines, MAX(is_order) AS has_order FROM (
+            SELECT order_id, 1 AS is_line, 0 AS is_order FROM order_lines
+            UNION ALL
+            SELECT order_id, 0 AS is_line, 1 AS is_order FROM orders
+          ) AS ids GROUP BY order_id
+        ) AS per_order WHERE has_order = 0
+        """
     )
     without_lines = ctx.value(
-        "SELECT COUNT(*) FROM {w_orders} AS o WHERE o.is_purchase AND o.profile_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM order_lines AS l WHERE l.order_id = o.order_id)"
+        "SELECT COUNT(*) FROM {w_order_facts} WHERE is_purchase AND lines = 0"
     )
     counts = [int(v) for i, v in enumerate(row) if i != 2]
     return BuildIssues(
