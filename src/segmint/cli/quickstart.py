@@ -92,9 +92,10 @@ def _run_templates(ws: Workspace) -> list[Any]:
     """Save each built-in template (default parameters) as a segment of its name, and run it."""
     from segmint.segments.templates import BUILTIN_TEMPLATES
 
+    saved = {s["name"] for s in ws.segments.list_segments()}
     runs = []
     for name in BUILTIN_TEMPLATES:
-        if not any(s["name"] == name for s in ws.segments.list_segments()):
+        if name not in saved:
             ws.segments.create(ws.segments.from_template(name, name))
         runs.append(ws.segments.run(name))
     return runs

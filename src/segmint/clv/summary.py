@@ -94,15 +94,7 @@ def summary_query(
     observation_end = observation_end or calibration_end
     if observation_end < calibration_end:
         raise ValueError("the holdout period cannot end before the calibration period")
-    return _with_resolved_orders(
-        _SUMMARY_SQL.format(
-            statuses=", ".join(f"'{s}'" for s in PURCHASE_STATUSES),
-            calibration_end=f"'{calibration_end.date().isoformat()}'",
-            observation_end=f"'{observation_end.isoformat(sep=' ')}'",
-            unit_days=repr(float(unit_days)),
-        ),
-        prefix,
-    )
+    return _query(_SUMMARY_SQL, calibration_end, observation_end, unit_days, prefix)
 
 
 def repeat_transactions_query(
@@ -118,25 +110,36 @@ def repeat_transactions_query(
     period index and the number of repeat occasions in it. The cohort is everyone whose first
     purchase is before ``calibration_end``.
     """
-    return _with_resolved_orders(
-        _REPEATS_SQL.format(
-            statuses=", ".join(f"'{s}'" for s in PURCHASE_STATUSES),
-            calibration_end=f"'{calibration_end.date().isoformat()}'",
-            observation_end=f"'{observation_end.isoformat(sep=' ')}'",
-            unit_days=repr(float(unit_days)),
-        ),
-        prefix,
+    return _query(_REPEATS_SQL, calibration_end, observation_end, unit_days, prefix)
+
+
+def _query(
+    template: str,
+    calibration_end: dt.datetime,
+    observation_end: dt.datetime,
+    unit_days: float,
+    prefix: str,
+) -> exp.Expression:
+    sql = template.format(
+        statuses=", ".join(f"'{s}'" for s in PURCHASE_STATUSES),
+        calibration_end=f"'{calibration_end.date().isoformat()}'",
+        observation_end=f"'{observation_end.isoformat(sep=' ')}'",
+        unit_days=repr(float(unit_days)),
     )
-
-
-def _with_resolved_orders(sql: str, prefix: str) -> exp.Expression:
     query = cast(exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
-    # Orders reach a profile through identity resolution: put its query where the placeholder is.
+    # Orders reach a profile through identity resolution: its query replaces the placeholder.
+    return substitute_table(query, "resolved_orders", resolved_records("orders", prefix=prefix))
+
+
+def substitute_table(
+    query: exp.Expression, placeholder: str, subquery: exp.Expression
+) -> exp.Expression:
+    """``query`` with every reference to table ``placeholder`` replaced by ``subquery``."""
     for table in list(query.find_all(exp.Table)):
-        if table.name == "resolved_orders":
+        if table.name == placeholder:
             table.replace(
                 exp.Subquery(
-                    this=resolved_records("orders", prefix=prefix),
+                    this=subquery.copy(),
                     alias=exp.TableAlias(this=exp.to_identifier(table.alias)),
                 )
             )

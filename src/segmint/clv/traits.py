@@ -7,6 +7,7 @@ from typing import cast
 import sqlglot
 
 from segmint.clv.service import HORIZONS, current_fit, predictions_query
+from segmint.clv.summary import substitute_table
 from segmint.model.tables import Column, ColumnType, Table
 from segmint.profiles.catalogue import ExtensionContext, ProfileExtension, Trait
 
@@ -102,13 +103,7 @@ def fill_clv_traits(ctx: ExtensionContext) -> None:
                 assignments=", ".join(f"{name} = u.{name}" for name in traits),
             )
         )
-        placeholder = next(
-            t for t in update.find_all(sqlglot.exp.Table) if t.name == "summary_placeholder"
-        )
-        placeholder.replace(
-            sqlglot.exp.Subquery(this=summary, alias=sqlglot.exp.TableAlias(this="s"))
-        )
-        ctx.engine.execute(update)
+        ctx.engine.execute(substitute_table(update, "summary_placeholder", summary))
         ctx.engine.execute(_parse(_DECILE.format(profiles=ctx.profiles_table)))
     finally:
         ctx.engine.drop_table(PREDICTIONS)
