@@ -27,14 +27,36 @@ class _Section(BaseModel):
 
 
 class EngineConfig(_Section):
-    kind: Literal["duckdb"] = "duckdb"
-    """Which engine runs the workspace. DuckDB is embedded; more engines follow."""
+    """Which engine runs the workspace (``[engine]`` in segmint.toml); see docs/scaling.md."""
+
+    kind: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    """``duckdb`` (embedded, the default), ``postgres`` (a server) or ``spark`` (a cluster)."""
     database: str = "segmint.duckdb"
-    """DuckDB file, relative to the workspace folder."""
+    """DuckDB: the database file, relative to the workspace folder."""
     memory_limit: str | None = None
-    """Most memory the engine may use (e.g. "4GB"); past it, work spills to disk."""
+    """DuckDB: most memory the engine may use (e.g. "4GB"); past it, work spills to disk."""
     threads: int | None = None
-    """Worker threads; defaults to the number of cores."""
+    """DuckDB: worker threads; defaults to the number of cores."""
+    url: str | None = None
+    """PostgreSQL: connection URL (``postgresql://user@host:5432/db``). A password is better
+    kept in ``PGPASSWORD`` or ``~/.pgpass`` than here."""
+    schema_name: str = "segmint"
+    """PostgreSQL: the schema holding the workspace's tables. Spark: its database."""
+    master: str = "local[2]"
+    """Spark: the master URL (``local[4]``, ``spark://host:7077``, ``yarn``...)."""
+    connect_url: str | None = None
+    """Spark: a Spark Connect URL (``sc://host:15002``); used instead of ``master`` when set."""
+    warehouse: str = "spark-warehouse"
+    """Spark: where tables are stored (a folder relative to the workspace, or a URL such as
+    ``hdfs://...`` or ``s3a://...`` that every executor can reach)."""
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+    """Spark: extra settings (``spark.executor.memory`` and so on)."""
+
+    @model_validator(mode="after")
+    def _postgres_needs_url(self) -> EngineConfig:
+        if self.kind == "postgres" and not self.url:
+            raise ValueError("engine kind 'postgres' needs url = \"postgresql://...\"")
+        return self
 
 
 class IdentityConfig(_Section):

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from segmint.config import CONFIG_FILE, WorkspaceConfig, load_config, save_config
+from segmint.config import CONFIG_FILE, EngineConfig, WorkspaceConfig, load_config, save_config
 from segmint.console import Console, NullConsole
 from segmint.engines.base import Engine
 from segmint.errors import WorkspaceError
@@ -81,17 +81,25 @@ class Workspace:
         root: str | Path | None = None,
         *,
         name: str | None = None,
+        engine: EngineConfig | None = None,
         console: Console | None = None,
     ) -> Workspace:
-        """Create a workspace: a config file and an empty warehouse with every table."""
+        """Create a workspace: a config file and an empty warehouse with every table.
+
+        ``engine`` picks where the warehouse lives (the embedded DuckDB file by default).
+        """
         path = resolve_root(root)
         if (path / CONFIG_FILE).exists():
             raise WorkspaceError(f"{path} is already a segmint workspace")
         path.mkdir(parents=True, exist_ok=True)
-        config = WorkspaceConfig(name=name or path.name)
-        save_config(path, config)
+        config = WorkspaceConfig(name=name or path.name, engine=engine or EngineConfig())
         ws = cls(path, config, console)
-        ws.ensure_schema()
+        try:
+            ws.ensure_schema()
+        except BaseException:
+            ws.close()  # an engine that cannot be reached leaves no half-made workspace
+            raise
+        save_config(path, config)
         return ws
 
     @classmethod
@@ -123,6 +131,23 @@ class Workspace:
 
     def _connect(self) -> Engine:
         cfg = self.config.engine
+        if cfg.kind == "postgres":
+            from segmint.engines.postgres import PostgresEngine
+
+            assert cfg.url is not None  # the config requires it
+            return PostgresEngine(cfg.url, schema=cfg.schema_name)
+        if cfg.kind == "spark":
+            from segmint.engines.spark import SparkEngine
+
+            warehouse = cfg.warehouse
+            location = warehouse if "://" in warehouse else self.root / warehouse
+            return SparkEngine(
+                location,
+                database=cfg.schema_name,
+                master=cfg.master,
+                connect_url=cfg.connect_url,
+                conf=cfg.spark_conf,
+            )
         from segmint.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from segmint.cli.clv import clv_app
@@ -18,6 +19,7 @@ from segmint.cli.options import JsonOption, WorkspaceOption, open_workspace
 from segmint.cli.profiles import profiles_app
 from segmint.cli.quickstart import quickstart
 from segmint.cli.segments import register as register_segments
+from segmint.config import EngineConfig
 from segmint.errors import SegmintError
 from segmint.workspace import Workspace
 
@@ -37,10 +39,38 @@ def init(
     ] = None,
     workspace: WorkspaceOption = None,
     name: Annotated[str | None, typer.Option(help="Name of the store.")] = None,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (embedded, the default), postgres or spark.")
+    ] = "duckdb",
+    url: Annotated[
+        str | None, typer.Option(help="postgres: connection URL (postgresql://user@host/db).")
+    ] = None,
+    schema: Annotated[
+        str, typer.Option(help="postgres: schema for the tables; spark: database.")
+    ] = "segmint",
+    master: Annotated[
+        str, typer.Option(help="spark: master URL (local[2], spark://host:7077, yarn).")
+    ] = "local[2]",
+    connect_url: Annotated[
+        str | None, typer.Option(help="spark: Spark Connect URL (sc://host:15002).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Create a workspace: a segmint.toml config and an empty embedded warehouse."""
-    with Workspace.init(directory or workspace, name=name) as ws:
+    """Create a workspace: a segmint.toml config and an empty warehouse on the chosen engine."""
+    try:
+        engine_config = EngineConfig.model_validate(
+            {
+                "kind": engine,
+                "url": url,
+                "schema_name": schema,
+                "master": master,
+                "connect_url": connect_url,
+            }
+        )
+    except ValidationError as error:
+        problems = "; ".join(e["msg"] for e in error.errors())
+        raise typer.BadParameter(problems) from None
+    with Workspace.init(directory or workspace, name=name, engine=engine_config) as ws:
         if json:
             print_json({"workspace": str(ws.root), "engine": ws.engine.name})
         else:

@@ -402,11 +402,14 @@ class SegmentStore:
             )
             refreshed = (
                 exp.select(
-                    _lit(name),
+                    exp.alias_(_lit(name), "segment"),
                     exp.column("profile_id", "c"),
                     exp.column("holdout", "c"),
-                    exp.func("COALESCE", exp.column("entered_at", "prev"), _lit(as_of)),
-                    _lit(run_id),
+                    exp.alias_(
+                        exp.func("COALESCE", exp.column("entered_at", "prev"), _lit(as_of)),
+                        "entered_at",
+                    ),
+                    exp.alias_(_lit(run_id), "run_id"),
                 )
                 .from_(exp.to_table(candidates).as_("c"))
                 .join(previous, on="prev.profile_id = c.profile_id", join_type="left")
