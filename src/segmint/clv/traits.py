@@ -9,7 +9,7 @@ import sqlglot
 from segmint.clv.service import HORIZONS, current_fit, predictions_query
 from segmint.clv.summary import substitute_table
 from segmint.model.tables import Column, ColumnType, Table
-from segmint.profiles.catalogue import ExtensionContext, ProfileExtension, Trait
+from segmint.profiles.catalogue import ExtensionContext, ProfileExtension, Trait, register_extension
 
 PREDICTIONS = "_segmint_clv_predictions"
 
@@ -119,3 +119,6 @@ CLV_EXTENSION = ProfileExtension(
     fill=fill_clv_traits,
     description="Predicted customer lifetime value from the latest `segmint clv fit`.",
 )
+
+# Registered here, so the CLV traits are in the catalogue whichever module is imported first.
+register_extension(CLV_EXTENSION)

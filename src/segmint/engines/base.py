@@ -123,6 +123,10 @@ class Engine(ABC):
     def table_exists(self, name: str) -> bool:
         """Whether a table (or view) of this name exists."""
 
+    def existing_tables(self, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` exist as tables (or views)."""
+        return {name for name in names if self.table_exists(name)}
+
     def table_columns(self, name: str) -> list[str]:
         """Column names of an existing table, in order."""
         return list(self.fetch_arrow(exp.select("*").from_(name).limit(0)).column_names)

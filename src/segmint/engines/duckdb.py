@@ -114,6 +114,14 @@ class DuckDBEngine(Engine):
         ).fetchall()
         return bool(rows and rows[0][0])
 
+    def existing_tables(self, names: Sequence[str]) -> set[str]:
+        # One catalogue query: this runs before every segment evaluation.
+        rows = self._con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE list_contains(?, table_name)",
+            [list(names)],
+        ).fetchall()
+        return {str(row[0]) for row in rows}
+
     def load_arrow(self, name: str, data: pa.Table) -> None:
         view = f"_segmint_arrow_{next(_staging_ids)}"
         self._con.register(view, data)

@@ -51,8 +51,7 @@ __all__ = [
     "show_profile",
 ]
 
-# Built-in extensions: their traits are columns of every workspace's profile table. Imported
-# last, because they build on the catalogue above.
-from segmint.clv.traits import CLV_EXTENSION
-
-register_extension(CLV_EXTENSION)
+# Built-in extensions: their traits are columns of every workspace's profile table. Each
+# registers itself when imported; imported last, because they build on the catalogue above
+# (and by name only, so importing the extension first works too).
+import segmint.clv.traits  # noqa: F401

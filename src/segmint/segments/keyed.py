@@ -92,19 +92,7 @@ class KeyedRecords:
         in two queries: this runs before every evaluation."""
         runs = f"{prefix}identity_runs"
         wanted = ["imports", runs, *names.values()]
-        existing = {
-            str(r[0])
-            for r in self.engine.fetch_all(
-                exp.select("table_name")
-                .from_("information_schema.tables")
-                .where(
-                    exp.In(
-                        this=exp.column("table_name"),
-                        expressions=[exp.Literal.string(n) for n in wanted],
-                    )
-                )
-            )
-        }
+        existing = self.engine.existing_tables(wanted)
         probes: list[exp.Expr] = []
         for kind, name in names.items():
             probes.append(_scalar(exp.select("COUNT(*)").from_(kind)))
