@@ -159,7 +159,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, store: tuple[Path, Any])
     return run_pipeline(tmp_path_factory.mktemp("duckdb") / "ws", EngineConfig(), store)
 
 
-@pytest.fixture(scope="module", params=["postgres"])
+@pytest.fixture(scope="module", params=["postgres", "spark"])
 def other(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -192,9 +192,23 @@ def test_every_table_is_identical(reference: Snapshot, other: tuple[str, Snapsho
     assert len(got) == len(expected), f"{kind}: {table} has {len(got)} rows, not {len(expected)}"
     columns = reference.columns[table]
     for want, have in zip(expected, got, strict=True):
-        if want != have:
-            differing = {c: (w, h) for c, w, h in zip(columns, want, have, strict=True) if w != h}
+        differing = {
+            c: (w, h)
+            for c, w, h in zip(columns, want, have, strict=True)
+            if w != h and not (c.startswith("clv_") and _within_fit_tolerance(w, h))
+        }
+        if differing:
             pytest.fail(f"{kind}: {table} row differs (duckdb, {kind}): {differing}")
+
+
+def _within_fit_tolerance(want: Any, have: Any) -> bool:
+    """CLV predictions come from a numerical fit. Each engine computes the customer summary
+    (recency and age in weeks, as floating point) with its own arithmetic, which may differ
+    in the last bits; the optimiser then stops at a point that differs around its own
+    tolerance (1e-8 relative), so predictions are held to 1e-6 relative, not every digit."""
+    if isinstance(want, float) and isinstance(have, float):
+        return math.isclose(want, have, rel_tol=1e-6)
+    return False
 
 
 def test_the_store_exercises_every_part(reference: Snapshot):
@@ -212,4 +226,5 @@ def test_clv_fit_is_identical(reference: Snapshot, other: tuple[str, Snapshot]):
     kind, snapshot = other
     assert snapshot.clv.keys() == reference.clv.keys()
     for name, value in reference.clv.items():
-        assert math.isclose(snapshot.clv[name], value, rel_tol=1e-9), (kind, name)
+        # The fit's own tolerance, as for the predictions (see _within_fit_tolerance).
+        assert math.isclose(snapshot.clv[name], value, rel_tol=1e-6), (kind, name)
