@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from segmint.identity import IdentityExplanation, IdentityResult
     from segmint.profiles import ExportResult, ProfileBuildResult, ProfileSummary, ProfileView
     from segmint.segments.service import SegmentService
+    from segmint.warehouse import WarehouseSyncResult
 
 WORKSPACE_ENV = "SEGMINT_WORKSPACE"
 
@@ -281,6 +282,16 @@ class Workspace:
             )
             self.__dict__["_segment_service"] = service
         return service
+
+    def sync_warehouse(self, url: str, *, schema: str = "segmint") -> WarehouseSyncResult:
+        """Copy profiles, segment definitions, members and their history into ``schema`` of
+        the PostgreSQL database at ``url``; later syncs send only what changed (in one
+        transaction). See :func:`segmint.warehouse.sync_warehouse` and docs/warehouse.md."""
+        from segmint.warehouse import sync_warehouse
+
+        return sync_warehouse(
+            self.engine, url, schema=schema, workspace=self.config.name, console=self.console
+        )
 
     # -- profiles ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from segmint.cli.options import JsonOption, WorkspaceOption, open_workspace
 from segmint.cli.profiles import profiles_app
 from segmint.cli.quickstart import quickstart
 from segmint.cli.segments import register as register_segments
+from segmint.cli.warehouse import warehouse_app
 from segmint.config import EngineConfig
 from segmint.errors import SegmintError
 from segmint.workspace import Workspace
@@ -125,6 +126,7 @@ register_imports(app)
 register_segments(app)
 app.command("demo-data")(demo_data)
 app.add_typer(clv_app, name="clv")
+app.add_typer(warehouse_app, name="warehouse")
 app.command()(quickstart)
 
 
