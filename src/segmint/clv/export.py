@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import sqlglot
-from sqlglot import exp
 
 from segmint.clv.base import CLVInputError
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, parse_sql
 
 _QUERY = """
 SELECT profile_id,
@@ -58,7 +56,7 @@ def export_pltv(
     if not engine.table_exists("profiles"):
         raise CLVInputError("no profiles yet: run `segmint profiles build` and `segmint clv fit`")
     consent = "" if include_opted_out else "AND accepts_marketing IS DISTINCT FROM FALSE"
-    query = cast(exp.Expression, sqlglot.parse_one(_QUERY.format(consent=consent), read="duckdb"))
+    query = parse_sql(_QUERY.format(consent=consent))
     if not engine.fetch_value("SELECT count(clv_predicted_12m) FROM profiles"):
         raise CLVInputError("no predictions yet: run `segmint clv fit`")
     partial = path.with_name(path.name + ".partial")

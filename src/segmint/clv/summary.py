@@ -10,11 +10,11 @@ or cancelled orders are no purchase at all.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, cast
+from typing import Literal
 
-import sqlglot
 from sqlglot import exp
 
+from segmint.engines.base import parse_sql
 from segmint.identity import resolved_records
 from segmint.model.tables import PURCHASE_STATUSES
 
@@ -126,7 +126,7 @@ def _query(
         observation_end=f"'{observation_end.isoformat(sep=' ')}'",
         unit_days=repr(float(unit_days)),
     )
-    query = cast(exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
+    query = parse_sql(sql)
     # Orders reach a profile through identity resolution: its query replaces the placeholder.
     return substitute_table(query, "resolved_orders", resolved_records("orders", prefix=prefix))
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-import sqlglot
-
 from segmint.clv.service import HORIZONS, current_fit, predictions_query
 from segmint.clv.summary import substitute_table
+from segmint.engines.base import parse_sql
 from segmint.model.tables import Column, ColumnType, Table
 from segmint.profiles.catalogue import ExtensionContext, ProfileExtension, Trait, register_extension
 
@@ -96,7 +93,7 @@ def fill_clv_traits(ctx: ExtensionContext) -> None:
     try:
         ctx.engine.load_arrow(PREDICTIONS, predictions)
         traits = [t.name for t in CLV_TRAITS if t.name != "clv_decile"]
-        update = _parse(
+        update = parse_sql(
             _UPDATE.format(
                 profiles=ctx.profiles_table,
                 predictions=PREDICTIONS,
@@ -104,13 +101,9 @@ def fill_clv_traits(ctx: ExtensionContext) -> None:
             )
         )
         ctx.engine.execute(substitute_table(update, "summary_placeholder", summary))
-        ctx.engine.execute(_parse(_DECILE.format(profiles=ctx.profiles_table)))
+        ctx.engine.execute(parse_sql(_DECILE.format(profiles=ctx.profiles_table)))
     finally:
         ctx.engine.drop_table(PREDICTIONS)
-
-
-def _parse(sql: str) -> sqlglot.exp.Expression:
-    return cast(sqlglot.exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
 
 
 CLV_EXTENSION = ProfileExtension(

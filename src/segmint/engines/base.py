@@ -8,19 +8,23 @@ be added without touching the core.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from segmint.model.tables import Column, ColumnType, Table
 
 SQL = exp.Expression | str
+#: The dialect the core writes its SQL text in; engines receive it parsed (see parse_sql).
+CORE_DIALECT = "duckdb"
 FileFormat = Literal["csv", "jsonl", "parquet"]
 #: In a ``stage_file`` transform, the table name that stands for the file being read.
 FILE_SOURCE = "_segmint_file"
@@ -109,9 +113,28 @@ class Engine(ABC):
         row = self.fetch_one(query, params)
         return None if row is None else row[0]
 
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
-        """A context in which statements commit together, or none of them does."""
+    _in_transaction: bool = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A context in which statements commit together, or none of them does.
+
+        A nested transaction joins the outer one, which decides for both.
+        """
+        if self._in_transaction:
+            yield
+            return
+        self.execute(exp.Transaction())
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.execute(exp.Rollback())
+            raise
+        else:
+            self.execute(exp.Commit())
+        finally:
+            self._in_transaction = False
 
     @abstractmethod
     def close(self) -> None:
@@ -277,6 +300,38 @@ _TYPE_SQL: dict[ColumnType, str] = {
     ColumnType.BOOLEAN: "BOOLEAN",
     ColumnType.JSON: "VARCHAR",
 }
+
+
+def parse_sql(text: str) -> exp.Expression:
+    """SQL text written by the core (in :data:`CORE_DIALECT`) as a tree of its own.
+
+    A build runs the same long statements every time: each text is parsed once per process,
+    and every call gets a copy (much cheaper than parsing) that it may change.
+    """
+    return _parsed(text).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> exp.Expression:
+    # Statements are Expression nodes (parse_one is typed with their Expr base).
+    return cast(exp.Expression, sqlglot.parse_one(text, read=CORE_DIALECT))
+
+
+def create_table_as(
+    name: str, query: exp.Expr, *, temporary: bool = False, replace: bool = True
+) -> exp.Create:
+    """``CREATE [OR REPLACE] [TEMPORARY] TABLE name AS query``."""
+    return exp.Create(
+        this=exp.to_table(name),
+        kind="TABLE",
+        replace=replace,
+        expression=query,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None,
+    )
+
+
+#: A time followed by an offset or a zone name: "10:00:00Z", "10:00 -0500", "10:00:00 EST".
+HAS_ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z_/+-]*)$"
 
 
 def column_identifier(column: Column | str) -> exp.Column:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,6 +14,7 @@ from sqlglot import exp
 
 from segmint.engines.base import (
     FILE_SOURCE,
+    HAS_ZONE_PATTERN,
     SQL,
     Engine,
     FileFormat,
@@ -56,7 +56,6 @@ class DuckDBEngine(Engine):
             self._con.execute(f"SET threads = {int(threads)}")
         if temp_directory:
             self._con.execute(f"SET temp_directory = '{Path(temp_directory).as_posix()}'")
-        self._in_transaction = False
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -84,23 +83,6 @@ class DuckDBEngine(Engine):
             yield from reader
         finally:
             cursor.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._in_transaction:  # nested: the outer transaction decides
-            yield
-            return
-        self._con.execute("BEGIN TRANSACTION")
-        self._in_transaction = True
-        try:
-            yield
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        else:
-            self._con.execute("COMMIT")
-        finally:
-            self._in_transaction = False
 
     def close(self) -> None:
         self._con.close()
@@ -294,16 +276,12 @@ class DuckDBEngine(Engine):
             return exp.TryCast(this=value, to=self.data_type(column_type))
         return exp.TryCast(this=text, to=self.data_type(column_type))
 
-
     def json_text(self, document: exp.Expression, key: str) -> exp.Expression:
         # TRY_CAST keeps malformed JSON from raising; ->> returns the value as text.
         return exp.JSONExtractScalar(
             this=exp.TryCast(this=document, to=exp.DataType.build("JSON")),
-            expression=exp.JSONPath(
-                expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)]
-            ),
+            expression=exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)]),
         )
-
 
     def hash_bucket(self, value: exp.Expression, buckets: int) -> exp.Expression:
         # '0x...' text casts to an integer in DuckDB: the first 32 bits of the MD5.
@@ -317,7 +295,6 @@ class DuckDBEngine(Engine):
             exp.DataType.build("BIGINT"),
         )
         return exp.Mod(this=number, expression=exp.Literal.number(buckets))
-
 
     def try_parse_time(
         self,
@@ -370,7 +347,7 @@ class DuckDBEngine(Engine):
             return exp.Case().when(utc_shape, plain).else_(aware)
         naive = exp.TryCast(this=text.copy(), to=utc)
         has_offset = exp.RegexpLike(
-            this=text.copy(), expression=exp.Literal.string(_HAS_ZONE_PATTERN)
+            this=text.copy(), expression=exp.Literal.string(HAS_ZONE_PATTERN)
         )
         return exp.Case().when(has_offset, aware).else_(_naive_in_zone(naive, timezone))
 
@@ -449,9 +426,6 @@ def _naive_in_zone(naive: exp.Expr, zone: str) -> exp.Expr:
 # LIKE's "_" is one character. Each shape is a test on every value that is not of it, so
 # the list stays short.
 _UTC_SHAPES = ("____-__-__T__:__:__.___Z", "____-__-__T__:__:__Z")
-
-# A time followed by an offset or a zone name: "10:00:00Z", "10:00 -0500", "10:00:00 EST".
-_HAS_ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z_/+-]*)$"
 
 
 def _sql_string(value: str) -> str:

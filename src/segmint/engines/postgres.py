@@ -17,20 +17,26 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import sqlglot
 from psycopg import sql as pgsql
 from psycopg.types.string import TextLoader
 from sqlglot import exp
 
-from segmint.engines.base import SQL, Engine, FileFormat, StagedFile
+from segmint.engines.base import (
+    HAS_ZONE_PATTERN,
+    SQL,
+    Engine,
+    FileFormat,
+    StagedFile,
+    parse_sql,
+)
 from segmint.engines.reading import ORDINAL, staged_in_duckdb, text_batches, transform_over
 from segmint.errors import SegmintError
 from segmint.model.tables import ColumnType
@@ -123,7 +129,7 @@ class PostgresEngine(Engine):
             self._con = psycopg.connect(url, autocommit=True)
         except psycopg.Error as error:
             raise SegmintError(
-                f"cannot connect to PostgreSQL at {_safe_url(url)}: {error}"
+                f"cannot connect to PostgreSQL at {mask_url(url)}: {error}"
             ) from None
         # JSON stays text, as on the other engines.
         for json_type in ("json", "jsonb"):
@@ -135,16 +141,15 @@ class PostgresEngine(Engine):
         self._con.execute("SET TIME ZONE 'UTC'")
         for helper in _HELPERS:
             self._con.execute(helper)
-        self._in_transaction = False
 
     # -- running SQL ---------------------------------------------------------------------------
 
     def render(self, statement: SQL) -> str:
-        tree = _parse(statement) if isinstance(statement, str) else statement
-        return _postgres_tree(tree.copy()).sql(dialect=self.dialect)
+        tree = parse_sql(statement) if isinstance(statement, str) else statement
+        return _postgres_tree(tree).sql(dialect=self.dialect)
 
     def execute(self, statement: SQL, params: Sequence[Any] | None = None) -> None:
-        tree = _parse(statement) if isinstance(statement, str) else statement
+        tree = parse_sql(statement) if isinstance(statement, str) else statement
         if isinstance(tree, exp.Create) and tree.args.get("replace"):
             self._create_or_replace(tree)
             return
@@ -190,18 +195,6 @@ class PostgresEngine(Engine):
         finally:
             cursor.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._in_transaction:  # nested: the outer transaction decides
-            yield
-            return
-        self._in_transaction = True
-        try:
-            with self._con.transaction():
-                yield
-        finally:
-            self._in_transaction = False
-
     def close(self) -> None:
         self._con.close()
 
@@ -226,17 +219,7 @@ class PostgresEngine(Engine):
         return super().data_type(column_type)
 
     def load_arrow(self, name: str, data: pa.Table) -> None:
-        columns = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in data.column_names)
-        copy = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            pgsql.Identifier(name), columns
-        )
-        with self._con.cursor().copy(copy) as stream:
-            for batch in data.to_batches(max_chunksize=50_000):
-                # Arrow's CSV writer quotes every text value and leaves NULLs empty and
-                # unquoted: exactly how COPY's CSV format tells NULL from an empty string.
-                buffer = io.BytesIO()
-                pa_csv.write_csv(batch, buffer, pa_csv.WriteOptions(include_header=False))
-                stream.write(buffer.getvalue())
+        copy_batches(self._con, name, data.column_names, data.to_batches(max_chunksize=50_000))
 
     # -- reading files -------------------------------------------------------------------------
 
@@ -342,7 +325,7 @@ class PostgresEngine(Engine):
         if timezone is None:
             return aware
         has_offset = exp.RegexpLike(
-            this=text.copy(), expression=exp.Literal.string(_HAS_ZONE_PATTERN)
+            this=text.copy(), expression=exp.Literal.string(HAS_ZONE_PATTERN)
         )
         naive = _safe_cast(text.copy(), "timestamp")
         return exp.Case().when(has_offset, aware).else_(_naive_in_zone(naive, timezone))
@@ -396,12 +379,32 @@ class PostgresEngine(Engine):
         return exp.cast(obj, exp.DataType.build("TEXT"))
 
 
+def copy_batches(
+    connection: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[str],
+    batches: Iterable[pa.RecordBatch],
+) -> int:
+    """``COPY`` Arrow batches (their ``columns``, in that order) into ``table``; rows copied."""
+    statement = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        pgsql.Identifier(table), pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+    )
+    options = pa_csv.WriteOptions(include_header=False)
+    copied = 0
+    with connection.cursor() as cursor, cursor.copy(statement) as stream:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            # Arrow's CSV writer quotes every text value and leaves NULLs empty and unquoted:
+            # exactly how COPY's CSV format tells NULL from an empty string.
+            buffer = io.BytesIO()
+            pa_csv.write_csv(batch.select(list(columns)), buffer, options)
+            stream.write(buffer.getbuffer())
+            copied += batch.num_rows
+    return copied
+
+
 # -- rewriting trees for PostgreSQL ----------------------------------------------------------------
-
-
-def _parse(text: str) -> exp.Expression:
-    # Text SQL from the core is written in DuckDB's dialect, like its parsed templates.
-    return sqlglot.parse_one(text, read="duckdb")  # type: ignore[return-value]
 
 
 def _safe_cast(value: exp.Expr, suffix: str) -> exp.Expression:
@@ -435,7 +438,7 @@ _TRY_CAST_SUFFIX = {
 
 
 def _postgres_tree(tree: exp.Expression) -> exp.Expression:
-    """Rewrite what sqlglot leaves in a form PostgreSQL does not run."""
+    """Rewrite what sqlglot leaves in a form PostgreSQL does not run (on a copy)."""
 
     def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.TryCast):
@@ -446,14 +449,7 @@ def _postgres_tree(tree: exp.Expression) -> exp.Expression:
             return _arg_extreme(node)
         if isinstance(node, exp.AnyValue):
             # The first non-NULL value, as DuckDB's any_value gives.
-            values = exp.ArrayAgg(this=node.this)
-            kept = exp.Filter(
-                this=values,
-                expression=exp.Where(
-                    this=exp.not_(exp.Is(this=node.this.copy(), expression=exp.Null()))
-                ),
-            )
-            return exp.Bracket(this=exp.Paren(this=kept), expressions=[exp.Literal.number(1)])
+            return _first_where_not_null(exp.ArrayAgg(this=node.this), node.this)
         return node
 
     return cast(exp.Expression, tree.transform(rewrite))
@@ -496,11 +492,14 @@ def _arg_extreme(node: exp.ArgMax | exp.ArgMin) -> exp.Expr:
     # arg_max(x, y): x of the row with the largest y, ignoring rows whose y is NULL.
     order = exp.Ordered(this=node.expression.copy(), desc=isinstance(node, exp.ArgMax))
     values = exp.ArrayAgg(this=exp.Order(this=node.this.copy(), expressions=[order]))
+    return _first_where_not_null(values, node.expression)
+
+
+def _first_where_not_null(values: exp.ArrayAgg, value: exp.Expr) -> exp.Expr:
+    """``(values FILTER (WHERE value IS NOT NULL))[1]``: the first aggregated element."""
     kept = exp.Filter(
         this=values,
-        expression=exp.Where(
-            this=exp.not_(exp.Is(this=node.expression.copy(), expression=exp.Null()))
-        ),
+        expression=exp.Where(this=exp.not_(exp.Is(this=value.copy(), expression=exp.Null()))),
     )
     return exp.Bracket(this=exp.Paren(this=kept), expressions=[exp.Literal.number(1)])
 
@@ -568,9 +567,13 @@ def _postgres_pattern(format: str) -> str:
     return "".join(out)
 
 
-_HAS_ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z_/+-]*)$"
-
-
-def _safe_url(url: str) -> str:
-    # Never echo a password from the connection URL.
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for messages and the sync log)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

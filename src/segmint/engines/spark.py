@@ -63,7 +63,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlglot
 from sqlglot import exp
 
 from segmint.engines.base import (
@@ -71,6 +70,8 @@ from segmint.engines.base import (
     Engine,
     FileFormat,
     StagedFile,
+    create_table_as,
+    parse_sql,
 )
 from segmint.engines.reading import ORDINAL, staged_in_duckdb, text_batches, transform_over
 from segmint.model.tables import ColumnType
@@ -501,7 +502,7 @@ class SparkEngine(Engine):
             assert transform is not None
             try:  # the transform may refuse the file
                 query = transform_over(transform(list(staged.fields)), scratch)
-                self.execute(_create_temp(table, query))
+                self.execute(create_table_as(table, query, temporary=True))
             finally:
                 self.drop_table(scratch)
             rows = self.count_rows(table)
@@ -1135,10 +1136,7 @@ _LTZ = exp.DataType.build("TIMESTAMPLTZ")
 
 
 def _parse(statement: exp.Expr | str) -> exp.Expr:
-    if isinstance(statement, str):
-        # The core writes SQL text in DuckDB's dialect.
-        return sqlglot.parse_one(statement, read="duckdb")
-    return statement
+    return parse_sql(statement) if isinstance(statement, str) else statement
 
 
 def _spark_tree(node: exp.Expr) -> exp.Expr:
@@ -1307,16 +1305,6 @@ def _conflict_keys(conflict: exp.Expr, state: _TableState) -> list[str]:
         inner = node.this if isinstance(node, exp.Ordered) else node
         keys.append(inner.name)
     return keys or list(state.key)
-
-
-def _create_temp(name: str, query: exp.Expr) -> exp.Create:
-    return exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        replace=True,
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
 
 
 def _lambda(names: list[str], body: exp.Expr) -> exp.Lambda:

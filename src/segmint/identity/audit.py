@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from segmint.engines.base import Engine
-from segmint.identity.sql import drop_table, statement
+from segmint.identity.sql import statement
 
 _CHANGE = "_id_change"
 _MOVES = "_id_moves"
@@ -118,5 +118,5 @@ def record_changes(engine: Engine, tables: dict[str, str], run_id: str) -> tuple
         engine.fetch_all(statement("SELECT action, count(*) FROM {moves} GROUP BY action", names))
     )
     for name in (_CHANGE, _MOVES, _WITNESS):
-        drop_table(engine, name)
+        engine.drop_table(name)
     return int(counts.get("merge", 0)), int(counts.get("split", 0))

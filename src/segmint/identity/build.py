@@ -36,7 +36,7 @@ from segmint.identity.errors import IdentityError
 from segmint.identity.guard import GUARD, compute_guard
 from segmint.identity.normalize import parse_new_phones
 from segmint.identity.result import IdentityResult, record_run, summarize
-from segmint.identity.sql import drop_table, statement
+from segmint.identity.sql import statement
 from segmint.identity.tables import MERGES, PHONE_LOOKUP, RUNS, STATE_TABLES, TableNames
 
 PROFILE_ID_SQL = "'p_' || substr(md5(id_type || ':' || id_value), 1, 20)"
@@ -177,7 +177,7 @@ class _Build:
             )
         for spec in STATE_TABLES:
             if spec not in (MERGES, RUNS):  # the audit and the run history outlive rebuilds
-                drop_table(self.engine, self.names(spec))
+                self.engine.drop_table(self.names(spec))
         self.ensure_tables()
 
     def ensure_tables(self) -> None:
@@ -230,7 +230,7 @@ class _Build:
             self.write_outputs()
         summarize(self.engine, self.tables, result)
         for temp in (*_TEMPS, extract.RAW, extract.OBS_NEW, extract.CHANGED, extract.EMPTY, GUARD):
-            drop_table(self.engine, self.tables.get(temp, temp))
+            self.engine.drop_table(self.tables.get(temp, temp))
 
     def remove_changed(self, previous: dict[str, datetime | None] | None) -> None:
         """Take the observations, links and invalid values of changed records out."""

@@ -11,7 +11,7 @@ parallel and out of core, never a loop over rows in Python.
 from __future__ import annotations
 
 from segmint.engines.base import Engine
-from segmint.identity.sql import drop_table, statement
+from segmint.identity.sql import statement
 
 #: A graph whose diameter needs more rounds than this is not an identity graph; stop loudly.
 MAX_ROUNDS = 200
@@ -90,4 +90,4 @@ def connected_components(engine: Engine, nodes: str, edges: str, out: str) -> in
                 return rounds
     finally:
         for name in (_EDGES, _NEXT, _JUMP):
-            drop_table(engine, name)
+            engine.drop_table(name)

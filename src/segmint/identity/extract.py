@@ -15,9 +15,9 @@ from typing import Any
 from sqlglot import exp
 
 from segmint.config import IdentityConfig
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, create_table_as
 from segmint.identity.normalize import email_is_valid_sql, email_sql
-from segmint.identity.sql import create_temp, drop_table, statement
+from segmint.identity.sql import statement
 from segmint.identity.tables import ID_TYPES, TableNames
 
 # Temporary tables of one run (connection-local).
@@ -134,7 +134,7 @@ def changed_keys(engine: Engine, previous: dict[str, datetime | None]) -> None:
     union = selects[0]
     for select in selects[1:]:
         union = exp.union(union, select, distinct=False)
-    engine.execute(create_temp(CHANGED, union))
+    engine.execute(create_table_as(CHANGED, union, temporary=True))
 
 
 def _traits(engine: Engine, sql: str) -> str:
@@ -193,7 +193,7 @@ def extract_raw(
         )
         rec = f"_id_rec_{source.table}"
         engine.execute(
-            create_temp(
+            create_table_as(
                 rec,
                 statement(
                     f"SELECT CAST({source.key} AS VARCHAR) AS source_key, "
@@ -207,6 +207,7 @@ def extract_raw(
                         default_region=config.default_phone_region,
                     ),
                 ),
+                temporary=True,
             )
         )
         records += engine.count_rows(rec)
@@ -225,7 +226,7 @@ def extract_raw(
                 {"empty": EMPTY},
             )
         )
-        drop_table(engine, rec)
+        engine.drop_table(rec)
     return records
 
 

@@ -22,7 +22,7 @@ from sqlglot import exp
 from segmint.config import IdentityConfig
 from segmint.engines.base import Engine
 from segmint.identity.normalize import deny_condition
-from segmint.identity.sql import drop_table, statement
+from segmint.identity.sql import statement
 
 GUARD = "_id_guard"
 _CHANGED = "_id_g_changed"
@@ -141,4 +141,4 @@ def compute_guard(
     for step in steps:
         engine.execute(statement(step, names, limit=limit))
     for name in (_CHANGED, _NEAR, _REACH, _PAIRS, _D1, _G1, _D2):
-        drop_table(engine, name)
+        engine.drop_table(name)

@@ -8,25 +8,17 @@ identifiers); values are bound as ``:name`` placeholders and become typed litera
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any, cast
 
-import sqlglot
 from sqlglot import exp
 
-from segmint.engines.base import Engine
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse(sql: str) -> exp.Expr:
-    # A build runs the same statements every time: parse each text once per process.
-    return sqlglot.parse_one(sql, read="duckdb")
+from segmint.engines.base import parse_sql
 
 
 def statement(template: str, tables: Mapping[str, str], **values: Any) -> exp.Expression:
     """Parse ``template`` with ``{table}`` names filled in and ``:name`` values bound."""
-    parsed = _parse(template.format_map(tables)).copy()
+    parsed: exp.Expr = parse_sql(template.format_map(tables))
     if values:
         # None becomes SQL NULL (replace_placeholders would leave the placeholder in place).
         bound = {k: exp.null() if v is None else v for k, v in values.items()}
@@ -36,19 +28,3 @@ def statement(template: str, tables: Mapping[str, str], **values: Any) -> exp.Ex
         raise ValueError(f"unbound SQL placeholders: {', '.join(sorted(set(missing)))}")
     # Statements are always Expression nodes (parse_one is typed with their Expr base).
     return cast(exp.Expression, parsed)
-
-
-def create_temp(name: str, query: exp.Expression) -> exp.Expression:
-    """``CREATE TEMPORARY TABLE name AS query``, replacing a leftover of the same name."""
-    return exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        replace=True,
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
-
-
-def drop_table(engine: Engine, name: str) -> None:
-    """``DROP TABLE IF EXISTS name`` (temporary or not)."""
-    engine.execute(exp.Drop(tables=[exp.to_table(name)], kind="TABLE", exists=True))

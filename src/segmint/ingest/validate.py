@@ -16,7 +16,7 @@ from typing import cast
 
 from sqlglot import exp
 
-from segmint.engines.base import Engine, StagedFile
+from segmint.engines.base import Engine, StagedFile, create_table_as
 from segmint.ingest.plan import (
     ORDINAL,
     STAGE,
@@ -80,7 +80,11 @@ class RowNumbers:
                 alias="g",
                 columns=["gap"],
             )
-            engine.execute(create_temp(self.table, exp.select("gap").from_(values)))
+            engine.execute(
+                create_table_as(
+                    self.table, exp.select("gap").from_(values), temporary=True, replace=False
+                )
+            )
 
     def of(self, ordinal: exp.Expr) -> exp.Expr:
         """The row number (BIGINT) of the staged row with this ordinal."""
@@ -179,7 +183,11 @@ def validate_target(
 ) -> ValidatedTarget:
     """Type and check the staged rows a plan feeds to its table, into a temp table."""
     name = f"{prefix}_v{next(_names)}_{plan.table.name}"
-    engine.execute(create_temp(name, validation_query(engine, plan, stage_table)))
+    engine.execute(
+        create_table_as(
+            name, validation_query(engine, plan, stage_table), temporary=True, replace=False
+        )
+    )
     return ValidatedTarget(plan, name, engine.count_rows(name))
 
 
@@ -199,7 +207,7 @@ def mark_duplicates(engine: Engine, target: ValidatedTarget) -> int:
         .group_by(*[exp.column(k, quoted=True) for k in keys])
         .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
     )
-    engine.execute(create_temp(dups, grouped))
+    engine.execute(create_table_as(dups, grouped, temporary=True, replace=False))
     try:
         if engine.count_rows(dups) == 0:
             return 0
@@ -475,13 +483,3 @@ def _reason(table: Table, plan: TargetPlan) -> exp.Expr:
     # safe + coalesce: NULL parts are skipped (not a NULL result), as in CONCAT_WS of SQL engines.
     joined = exp.ConcatWs(expressions=[_lit("; "), *problems], safe=True, coalesce=True)
     return exp.Nullif(this=joined, expression=_lit(""))
-
-
-def create_temp(name: str, query: exp.Expr) -> exp.Create:
-    """``CREATE TEMP TABLE name AS query``."""
-    return exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )

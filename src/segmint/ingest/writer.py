@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from segmint.engines.base import Engine, StagedFile
+from segmint.engines.base import Engine, StagedFile, create_table_as
 from segmint.ingest.plan import ORDINAL, STAGE
 from segmint.ingest.validate import (
     DUP_OF,
@@ -22,7 +22,6 @@ from segmint.ingest.validate import (
     REASON,
     RowNumbers,
     ValidatedTarget,
-    create_temp,
     is_good,
 )
 from segmint.model.tables import IMPORTS, QUARANTINE, Table
@@ -127,7 +126,7 @@ def build_quarantine(
                 expression=exp.column(ORDINAL, table="q", quoted=True),
             ),
         )
-    engine.execute(create_temp(name, rejected))
+    engine.execute(create_table_as(name, rejected, temporary=True, replace=False))
     # Rows the reader could not split are already in memory (the engine listed them); they go
     # in as literal rows, a chunk at a time (an Arrow load would pull pandas into the process).
     rejects = staged_file.rejects
@@ -202,7 +201,7 @@ def write_target(
         .join(exp.to_table(table.name).as_("t"), on=_same_key(table, "v", "t"))
         .where(exp.and_(_good("v"), differs))
     )
-    engine.execute(create_temp(changed, changed_rows))
+    engine.execute(create_table_as(changed, changed_rows, temporary=True, replace=False))
     try:
         counts.updated = engine.count_rows(changed)
         existing = (

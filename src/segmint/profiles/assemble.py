@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, create_table_as
 from segmint.model.tables import ColumnType
 from segmint.profiles.catalogue import (
     CORE_TRAITS,
@@ -32,7 +32,6 @@ from segmint.profiles.lifecycle import INTERVAL_SQL, STAGE_SQL
 from segmint.profiles.people import age_band_sql, age_sql
 from segmint.profiles.rfm import FM_SQL, cell_sql, segment_sql
 from segmint.profiles.sources import BuildContext
-from segmint.profiles.sql import create_table_as
 from segmint.profiles.web import HAS_OPEN_CART, VISITS_PER_MONTH
 
 

@@ -18,12 +18,11 @@ from typing import Any, Protocol
 from sqlglot import exp
 
 from segmint.config import ProfilesConfig
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, create_table_as
 from segmint.model.tables import PURCHASE_STATUSES
 from segmint.profiles.catalogue import Trait
 from segmint.profiles.sql import (
     ProfileTables,
-    create_table_as,
     in_list,
     statement,
     typed_columns,

@@ -10,17 +10,15 @@ values are bound as ``:name`` placeholders and become typed literals; lists of n
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-import sqlglot
 from sqlglot import exp
 
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, parse_sql
 from segmint.model.tables import ColumnType
 from segmint.profiles.catalogue import Trait
 from segmint.profiles.types import ProfilesError
@@ -42,23 +40,14 @@ def statement(template: str, names: Mapping[str, str], **values: Any) -> exp.Exp
             raise ValueError(f"unknown SQL template part {{{key}}}")
         return names[key]
 
-    cached = _parse(_PART.sub(fill, template))
-    if values:  # replace_placeholders works on a copy: the cached tree stays as parsed
+    parsed = parse_sql(_PART.sub(fill, template))
+    if values:
         bound = {k: literal(v) for k, v in values.items()}
-        parsed = cast(exp.Expression, exp.replace_placeholders(cached, **bound))
-    else:
-        parsed = cached.copy()
+        parsed = cast(exp.Expression, exp.replace_placeholders(parsed, **bound))
     missing = sorted({p.name for p in parsed.find_all(exp.Placeholder)})
     if missing:
         raise ValueError(f"unbound SQL placeholders: {', '.join(missing)}")
     return parsed
-
-
-@functools.lru_cache(maxsize=256)
-def _parse(text: str) -> exp.Expression:
-    # A build parses the same long statements every time; copying a parsed tree is much
-    # cheaper than parsing it again.
-    return cast(exp.Expression, sqlglot.parse_one(text, read="duckdb"))
 
 
 def literal(value: Any) -> exp.Expression:
@@ -79,17 +68,6 @@ def in_list(values: Iterable[str]) -> str:
     """SQL text of a list of string literals, for ``x IN ({names})`` in a template."""
     items = [exp.Literal.string(v).sql(dialect="duckdb") for v in values]
     return ", ".join(items) if items else "NULL"
-
-
-def create_table_as(name: str, query: exp.Expression, *, temporary: bool = False) -> exp.Create:
-    """``CREATE [TEMPORARY] TABLE name AS query``, replacing a table of the same name."""
-    return exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        replace=True,
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None,
-    )
 
 
 def typed_columns(engine: Engine, columns: Sequence[Trait], source: str = "") -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlglot import exp
 
 from segmint.console import Console, NullConsole
-from segmint.engines.base import Engine
+from segmint.engines.base import Engine, create_table_as
 from segmint.errors import SegmintError
 from segmint.segments.catalogue import SPEC_EVENTS, Catalogue, TraitInfo, traits_from_specs
 from segmint.segments.compiler import (
@@ -382,7 +382,7 @@ class SegmentService:
         if ctx.catalogue.trait(REVENUE_TRAIT) is not None:
             # Carried along so preview's revenue needs no second pass over the profiles.
             query = query.select(col(REVENUE_TRAIT, "p").as_("revenue"))
-        self.engine.execute(_create_temp(_MEMBERS_TMP, query))
+        self.engine.execute(create_table_as(_MEMBERS_TMP, query, temporary=True))
 
     def _members_filter(self, definition: SegmentDefinition) -> exp.Expr:
         if definition.purpose == "marketing":
@@ -517,11 +517,12 @@ class SegmentService:
                 )
             candidates = "_segment_candidates"
             self.engine.execute(
-                _create_temp(
+                create_table_as(
                     candidates,
                     exp.select(PROFILE_ID, "holdout")
                     .from_(_MEMBERS_TMP)
                     .where(self._members_filter(stored.definition)),
+                    temporary=True,
                 )
             )
             try:
@@ -655,16 +656,6 @@ class SegmentService:
         if users:
             raise SegmentError(f"SQL template {name!r} is used by {', '.join(users)}")
         self.sql_templates.delete(name)
-
-
-def _create_temp(name: str, query: exp.Expr) -> exp.Create:
-    return exp.Create(
-        this=exp.to_table(name),
-        kind="TABLE",
-        replace=True,
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
 
 
 def _qualified(predicate: exp.Expr, alias: str) -> exp.Expr:

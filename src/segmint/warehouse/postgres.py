@@ -10,19 +10,17 @@ sync's report. Everything runs in the one transaction :func:`connect` hands out.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 from psycopg import sql
 
+from segmint.engines.postgres import copy_batches, mask_url
 from segmint.model.tables import ColumnType
 from segmint.warehouse.result import WarehouseError
 
@@ -75,18 +73,6 @@ def pg_type(declared: ColumnType | None, arrow_type: pa.DataType, column: str) -
         f"column {column!r} has type {arrow_type}, which the warehouse sync cannot copy "
         "(text, integer, double, decimal, timestamp, date and boolean columns can)"
     )
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for messages and the sync log)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_url(url: str) -> str:
@@ -259,20 +245,7 @@ class PostgresTarget:
 
     def copy(self, stage: str, columns: Sequence[str], batches: Iterable[pa.RecordBatch]) -> int:
         """COPY record batches (columns in ``columns`` order) into a stage; rows copied."""
-        copied = 0
-        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-            sql.Identifier(stage), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-        )
-        options = pa_csv.WriteOptions(include_header=False)
-        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
-            for batch in batches:
-                if batch.num_rows == 0:
-                    continue
-                # CSV written by Arrow: NULL is an empty field, an empty text is "".
-                buffer = io.BytesIO()
-                pa_csv.write_csv(batch.select(list(columns)), buffer, options)
-                copy.write(buffer.getbuffer())
-                copied += batch.num_rows
+        copied = copy_batches(self.conn, stage, columns, batches)
         if copied:  # temporary tables are never analysed automatically
             self.conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage)))
         return copied
