@@ -43,8 +43,13 @@ def _uniform(seed: int, key: str = "i") -> str:
     return f"((hash({key}, {seed}) % 1000003) / 1000003.0)"
 
 
-def generate(path: Path, customers: int) -> dict[str, Any]:
-    """Write the synthetic store to a DuckDB file; returns row counts and seconds."""
+def generate(path: Path, customers: int, *, identities: bool = True) -> dict[str, Any]:
+    """Write the synthetic store to a DuckDB file; returns row counts and seconds.
+
+    ``identities=False`` leaves identity resolution to do (``bench/engines_bench.py``): instead
+    of the ``identities`` rows, each customer's site visits are tied to their customer id by
+    one ``identify`` event, as a login sends.
+    """
     from segmint.engines.duckdb import DuckDBEngine
     from segmint.identity.tables import IDENTITIES
     from segmint.model.tables import ALL_TABLES
@@ -142,17 +147,25 @@ def generate(path: Path, customers: int) -> dict[str, Any]:
           FROM range({events}) AS t(i)
         )
     """)
-    con.execute(f"""
-        INSERT INTO identities
-        SELECT 'customer_id', 'c' || i, 'p' || i, created_at, created_at
-        FROM (SELECT i, {_AS_OF_TS} - INTERVAL 1100 DAY AS created_at FROM range({n}) t(i))
-        UNION ALL
-        SELECT 'email', 'user' || i || '@example.com', 'p' || i, NULL, NULL FROM range({n}) t(i)
-        UNION ALL
-        SELECT 'anonymous_id', 'a' || i, 'p' || i, NULL, NULL FROM range({n}) t(i)
-        UNION ALL
-        SELECT 'anonymous_id', 'v' || i, 'v' || i, NULL, NULL FROM range({visitors}) t(i)
-    """)
+    if not identities:
+        con.execute(f"""
+            INSERT INTO events (message_id, type, anonymous_id, user_id, "timestamp")
+            SELECT 'id' || i, 'identify', 'a' || i, 'c' || i,
+                   {_AS_OF_TS} - CAST({u(29)} * 365 * 86400 AS BIGINT) * INTERVAL 1 SECOND
+            FROM range({n}) AS t(i)
+        """)
+    else:
+        con.execute(f"""
+            INSERT INTO identities
+            SELECT 'customer_id', 'c' || i, 'p' || i, created_at, created_at
+            FROM (SELECT i, {_AS_OF_TS} - INTERVAL 1100 DAY AS created_at FROM range({n}) t(i))
+            UNION ALL
+            SELECT 'email', 'user' || i || '@example.com', 'p' || i, NULL, NULL FROM range({n}) t(i)
+            UNION ALL
+            SELECT 'anonymous_id', 'a' || i, 'p' || i, NULL, NULL FROM range({n}) t(i)
+            UNION ALL
+            SELECT 'anonymous_id', 'v' || i, 'v' || i, NULL, NULL FROM range({visitors}) t(i)
+        """)
     counts = {
         name: engine.count_rows(name)
         for name in ("customers", "products", "orders", "order_lines", "events", "identities")

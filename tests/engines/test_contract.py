@@ -152,6 +152,30 @@ def test_failed_transaction_leaves_previous_state(engine: Engine):
     assert engine.count_rows("orders") == 1
 
 
+def test_load_parquet_appends_columns_by_name(engine: Engine, tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "orders.parquet"
+    # Out of the table's order and without most of its columns; DuckDB writes naive times.
+    pq.write_table(
+        pa.table({
+            "total": pa.array([Decimal("5.25"), Decimal("0.10")], type=pa.decimal128(18, 2)),
+            "ordered_at": pa.array(
+                [dt.datetime(2024, 1, 1, 12), dt.datetime(2024, 2, 29, 23, 59)],
+                type=pa.timestamp("us"),
+            ),
+            "order_id": ["9", "10"],
+        }),
+        path,
+    )
+    engine.create_table(ORDERS)
+    engine.load_parquet("orders", path)
+    assert sorted(engine.fetch_all("SELECT order_id, ordered_at, total, email FROM orders")) == [
+        ("10", dt.datetime(2024, 2, 29, 23, 59), Decimal("0.10"), None),
+        ("9", dt.datetime(2024, 1, 1, 12), Decimal("5.25"), None),
+    ]
+
+
 def test_create_table_has_the_natural_key(engine: Engine):
     engine.create_table(ORDERS)
     engine.execute(

@@ -473,6 +473,31 @@ def test_load_arrow_matches_columns_by_name(engine: Any):
         engine.load_arrow("orders", pa.table({"nope": [1]}))
 
 
+def test_load_parquet_is_read_by_spark_and_matched_by_name(engine: Any, tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "orders.parquet"
+    pq.write_table(
+        pa.table({
+            "total": pa.array([Decimal("5.25")], type=pa.decimal128(18, 2)),
+            # Naive, as DuckDB writes a TIMESTAMP: read back as the same wall time.
+            "ordered_at": pa.array([dt.datetime(2024, 1, 1, 12)], type=pa.timestamp("us")),
+            "order_id": ["9"],
+        }),
+        path,
+    )
+    engine.create_table(ORDERS)
+    engine.load_parquet("orders", path)
+    engine.load_parquet("orders", path)
+    assert rows(engine, "SELECT order_id, ordered_at, total, email FROM orders") == [
+        ("9", dt.datetime(2024, 1, 1, 12), Decimal("5.25"), None)
+    ] * 2
+    pq.write_table(pa.table({"nope": [1]}), path)
+    with pytest.raises(ValueError, match="no column nope"):
+        engine.load_parquet("orders", path)
+    assert engine.count_rows("orders") == 2
+
+
 def test_create_table_if_not_exists_and_duplicates(engine: Any):
     engine.execute("CREATE TABLE t (a BIGINT)")
     engine.execute("INSERT INTO t VALUES (1)")

@@ -193,6 +193,18 @@ class Engine(ABC):
     def load_arrow(self, name: str, data: pa.Table) -> None:
         """Append Arrow rows to an existing table, matching columns by name."""
 
+    def load_parquet(self, name: str, path: Path) -> None:
+        """Append a Parquet file's rows to an existing table, matching columns by name.
+
+        For rows that are already canonical (a copy of another workspace's table, a
+        benchmark's store): no validation or quarantine, unlike an import. This default
+        streams the file through Arrow in batches; engines that read Parquet themselves do.
+        """
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000):
+            self.load_arrow(name, pa.Table.from_batches([batch]))
+
     # -- reading files -------------------------------------------------------------------------
 
     @abstractmethod

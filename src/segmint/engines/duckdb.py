@@ -113,6 +113,14 @@ class DuckDBEngine(Engine):
         finally:
             self._con.unregister(view)
 
+    def load_parquet(self, name: str, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        cols = ", ".join(f'"{c}"' for c in pq.read_schema(path).names)
+        self._con.execute(
+            f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM read_parquet(?)', [str(path)]
+        )
+
     # -- reading files -------------------------------------------------------------------------
 
     def stage_file(

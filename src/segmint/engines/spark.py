@@ -477,6 +477,17 @@ class SparkEngine(Engine):
         with self.transaction():
             self._append(state, frame, columns)
 
+    def load_parquet(self, name: str, path: Path) -> None:
+        # Spark reads the file itself (on a cluster, the path must be one the workers reach).
+        state = self._require(name)
+        by_name = {f.name.lower(): f.name for f in state.schema.fields}
+        frame = self._spark.read.parquet(str(path))
+        unknown = [c for c in frame.columns if c.lower() not in by_name]
+        if unknown:
+            raise ValueError(f"table {name} has no column {', '.join(unknown)}")
+        with self.transaction():
+            self._append(state, frame, [by_name[c.lower()] for c in frame.columns])
+
     # -- reading files -------------------------------------------------------------------------
 
     def stage_file(
