@@ -112,17 +112,22 @@ def run(kind: str, root: Path, store: Store, args: argparse.Namespace) -> dict:
         ),
     }[kind]
     timings: dict[str, float] = {}
+
+    def done(step: str, start: float) -> None:
+        timings[step] = time.perf_counter() - start
+        print(f"  {kind}: {step} {timings[step]:,.1f} s", flush=True)  # progress of long runs
+
     try:
         with Workspace.init(root, engine=engine) as ws:
             ws.config = ws.config.model_copy(update={"clock": store.clock})
             save_config(root, ws.config)
             start = time.perf_counter()
             store.load(ws)
-            timings["load"] = time.perf_counter() - start
+            done("load", start)
 
             start = time.perf_counter()
             build = ws.build_profiles()
-            timings["identity + profiles"] = time.perf_counter() - start
+            done("identity + profiles", start)
             timings["profiles"] = build.profiles
 
             start = time.perf_counter()
@@ -130,7 +135,7 @@ def run(kind: str, root: Path, store: Store, args: argparse.Namespace) -> dict:
             for name in BUILTIN_TEMPLATES:
                 ws.segments.create(ws.segments.from_template(name, name))
                 members += ws.segments.run(name).members
-            timings["all templates"] = time.perf_counter() - start
+            done("all templates", start)
             timings["members"] = members
     finally:
         if kind == "postgres":
