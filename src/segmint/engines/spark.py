@@ -468,25 +468,18 @@ class SparkEngine(Engine):
         state = self._require(name)
         if data.num_rows == 0:
             return
-        by_name = {f.name.lower(): f.name for f in state.schema.fields}
-        unknown = [c for c in data.column_names if c.lower() not in by_name]
-        if unknown:
-            raise ValueError(f"table {name} has no column {', '.join(unknown)}")
+        columns = _named_columns(state, data.column_names)
         frame = self._spark.createDataFrame(_arrow_for_spark(data))
-        columns = [by_name[c.lower()] for c in data.column_names]
         with self.transaction():
             self._append(state, frame, columns)
 
     def load_parquet(self, name: str, path: Path) -> None:
         # Spark reads the file itself (on a cluster, the path must be one the workers reach).
         state = self._require(name)
-        by_name = {f.name.lower(): f.name for f in state.schema.fields}
         frame = self._spark.read.parquet(str(path))
-        unknown = [c for c in frame.columns if c.lower() not in by_name]
-        if unknown:
-            raise ValueError(f"table {name} has no column {', '.join(unknown)}")
+        columns = _named_columns(state, frame.columns)
         with self.transaction():
-            self._append(state, frame, [by_name[c.lower()] for c in frame.columns])
+            self._append(state, frame, columns)
 
     # -- reading files -------------------------------------------------------------------------
 
@@ -1507,6 +1500,15 @@ def _ntz() -> DataType:
     from pyspark.sql.types import TimestampNTZType
 
     return TimestampNTZType()
+
+
+def _named_columns(state: _TableState, names: Sequence[str]) -> list[str]:
+    """The table's columns for ``names`` (matched without regard to case), or an error."""
+    by_name = {f.name.lower(): f.name for f in state.schema.fields}
+    unknown = [c for c in names if c.lower() not in by_name]
+    if unknown:
+        raise ValueError(f"table {state.name} has no column {', '.join(unknown)}")
+    return [by_name[c.lower()] for c in names]
 
 
 def _conform(frame: DataFrame, schema: StructType, columns: Sequence[str]) -> DataFrame:
