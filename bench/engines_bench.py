@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,13 @@ from segmint.segments.templates import BUILTIN_TEMPLATES
 STEPS = ("load", "identity + profiles", "all templates")
 
 
+@dataclass(frozen=True)
 class Store:
     """What each engine loads: how (``load``), and the clock its run is set to."""
 
-    def __init__(self, label: str, clock: dt.datetime, load: Callable[[Workspace], None]):
-        self.label = label
-        self.clock = clock
-        self.load = load
+    label: str
+    clock: dt.datetime
+    load: Callable[[Workspace], None]
 
 
 def demo_store(scratch: Path, customers: int) -> Store:
