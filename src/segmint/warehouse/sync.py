@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -232,15 +231,7 @@ def _append_changes(
     sync = _ensure(target, spec.name, columns, key, result)
     if runs:
         names = [c.name for c in columns]
-        stage = target.stage(spec.name, columns)
-        with _values_table(engine, "runs", "run_id", runs) as wanted:
-            target.copy(
-                stage,
-                names,
-                engine.fetch_batches(
-                    rows_matching(spec.name, names, "run_id", wanted), batch_size=batch_size
-                ),
-            )
+        stage = _stage_matching(engine, target, spec.name, columns, "run_id", runs, batch_size)
         sync.inserted = target.insert_from(spec.name, stage, key, names)
     sync.source_rows = count_rows(engine, spec.name)
     return sync
@@ -261,15 +252,9 @@ def _replace_members(
     sync = _ensure(target, spec.name, columns, spec.key, result)
     if segments:
         names = [c.name for c in columns]
-        stage = target.stage(spec.name, columns)
-        with _values_table(engine, "segments", "segment", segments) as wanted:
-            target.copy(
-                stage,
-                names,
-                engine.fetch_batches(
-                    rows_matching(spec.name, names, "segment", wanted), batch_size=batch_size
-                ),
-            )
+        stage = _stage_matching(
+            engine, target, spec.name, columns, "segment", segments, batch_size
+        )
         sync.deleted = target.delete_absent(spec.name, stage, spec.key, "segment", segments)
         sync.updated = target.update_from(spec.name, stage, spec.key, names, only_different=True)
         sync.inserted = target.insert_from(spec.name, stage, spec.key, names)
@@ -305,14 +290,26 @@ def _ensure(
     return TableSync(table, added_columns=added)
 
 
-@contextmanager
-def _values_table(
-    engine: Engine, purpose: str, column: str, values: Sequence[str]
-) -> Iterator[str]:
-    """A workspace scratch table holding ``values`` in one text column."""
-    with scratch_table(engine, purpose, [(column, ColumnType.STRING)]) as name:
-        engine.load_arrow(name, pa.table({column: pa.array(list(values), pa.string())}))
-        yield name
+def _stage_matching(
+    engine: Engine,
+    target: PostgresTarget,
+    table: str,
+    columns: Sequence[TargetColumn],
+    column: str,
+    values: Sequence[str],
+    batch_size: int,
+) -> str:
+    """Copy the workspace rows of ``table`` whose ``column`` is one of ``values`` into a
+    warehouse stage; returns the stage."""
+    names = [c.name for c in columns]
+    stage = target.stage(table, columns)
+    with scratch_table(engine, "wanted", [(column, ColumnType.STRING)]) as wanted:
+        engine.load_arrow(wanted, pa.table({column: pa.array(list(values), pa.string())}))
+        rows = engine.fetch_batches(
+            rows_matching(table, names, column, wanted), batch_size=batch_size
+        )
+        target.copy(stage, names, rows)
+    return stage
 
 
 def _declared(spec: Table) -> dict[str, ColumnType]:
