@@ -53,23 +53,27 @@ BIG_SPENDERS = {
 }
 
 
+def fill_shop(ws: Workspace, data: Path) -> None:
+    """Import the shop's files (written into ``data``), build profiles, run both segments."""
+    data.mkdir(exist_ok=True)
+    (data / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    (data / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    ws.config = ws.config.model_copy(update={"clock": CLOCK})
+    save_config(ws.root, ws.config)
+    ws.import_file("customers", data / "customers.csv")
+    ws.import_file("orders", data / "orders.csv")
+    ws.build_profiles()
+    for definition in (BUYERS, BIG_SPENDERS):
+        ws.segments.create(definition)
+        ws.segments.run(str(definition["name"]))
+
+
 @pytest.fixture(scope="session")
 def built_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shop above, built once per session; tests work on copies."""
     root = tmp_path_factory.mktemp("warehouse") / "shop"
-    data = root.parent / "data"
-    data.mkdir()
-    (data / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (data / "orders.csv").write_text(ORDERS, encoding="utf-8")
     with Workspace.init(root, name="Test shop") as ws:
-        ws.config = ws.config.model_copy(update={"clock": CLOCK})
-        save_config(root, ws.config)
-        ws.import_file("customers", data / "customers.csv")
-        ws.import_file("orders", data / "orders.csv")
-        ws.build_profiles()
-        for definition in (BUYERS, BIG_SPENDERS):
-            ws.segments.create(definition)
-            ws.segments.run(str(definition["name"]))
+        fill_shop(ws, root.parent / "data")
     return root
 
 

@@ -15,10 +15,10 @@ import pytest
 from sqlglot import exp
 
 from segmint import Workspace
-from segmint.config import EngineConfig, save_config
+from segmint.config import EngineConfig
 from segmint.warehouse.source import changed_rows, missing_keys, row_hash
 
-from .conftest import BIG_SPENDERS, BUYERS, CLOCK, CUSTOMERS, ORDERS, Warehouse
+from .conftest import Warehouse, fill_shop
 
 
 @pytest.fixture
@@ -27,19 +27,10 @@ def postgres_shop(postgres_url: str, tmp_path: Path) -> Iterator[Workspace]:
     import psycopg
 
     schema = f"segmint_src_{uuid.uuid4().hex[:10]}"
-    (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
     engine = EngineConfig(kind="postgres", url=postgres_url, schema_name=schema)
     try:
         with Workspace.init(tmp_path / "shop", name="PG shop", engine=engine) as ws:
-            ws.config = ws.config.model_copy(update={"clock": CLOCK})
-            save_config(ws.root, ws.config)
-            ws.import_file("customers", tmp_path / "customers.csv")
-            ws.import_file("orders", tmp_path / "orders.csv")
-            ws.build_profiles()
-            for definition in (BUYERS, BIG_SPENDERS):
-                ws.segments.create(definition)
-                ws.segments.run(str(definition["name"]))
+            fill_shop(ws, tmp_path / "data")
             yield ws
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
