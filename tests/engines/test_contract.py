@@ -271,6 +271,8 @@ def test_json_object_skips_nulls_and_merges_over_a_base(engine: Engine):
         ("2023-07-01 12:00:00+00:00", None, "Europe/Berlin", dt.datetime(2023, 7, 1, 12, 0)),
         ("31/12/2023", "%d/%m/%Y %H:%M", None, None),
         ("garbage", None, "Europe/Berlin", None),
+        # An unpadded day and the %T shorthand (%H:%M:%S), as DuckDB's strptime reads them.
+        ("5/3/2024 10:00:07", "%-d/%m/%Y %T", None, dt.datetime(2024, 3, 5, 10, 0, 7)),
     ],
 )
 def test_try_parse_time(engine: Engine, text: str, fmt, zone, expected):
@@ -278,3 +280,14 @@ def test_try_parse_time(engine: Engine, text: str, fmt, zone, expected):
         exp.Literal.string(text), ColumnType.TIMESTAMP, format=fmt, timezone=zone
     )
     assert engine.fetch_value(exp.select(parsed_time)) == expected
+
+
+def test_strptime_tokens():
+    from segmint.engines.base import strptime_tokens
+
+    d, lit = "directive", "literal"
+    assert strptime_tokens("%-d.%m %T%%") == [
+        (d, "d"), (lit, "."), (d, "m"), (lit, " "),
+        (d, "H"), (lit, ":"), (d, "M"), (lit, ":"), (d, "S"), (lit, "%"),
+    ]  # fmt: skip
+    assert strptime_tokens("at %q") == [(lit, "a"), (lit, "t"), (lit, " "), (d, "q")]

@@ -346,6 +346,33 @@ def create_table_as(
 HAS_ZONE_PATTERN = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|[A-Za-z][A-Za-z_/+-]*)$"
 
 
+#: strptime shorthands, expanded before a format is translated into an engine's pattern.
+_STRPTIME_SHORTHANDS = {"T": "%H:%M:%S", "R": "%H:%M", "F": "%Y-%m-%d", "D": "%m/%d/%y"}
+
+
+def strptime_tokens(format: str) -> list[tuple[Literal["directive", "literal"], str]]:
+    """A strptime format as ``("directive", letter)`` and ``("literal", character)`` tokens,
+    for engines that translate it into a pattern of their own: shorthands (``%T``) expanded,
+    ``%-d`` read as ``%d`` (their patterns read unpadded numbers anyway), ``%%`` a literal."""
+    for short, expanded in _STRPTIME_SHORTHANDS.items():
+        format = format.replace(f"%{short}", expanded)
+    tokens: list[tuple[Literal["directive", "literal"], str]] = []
+    i = 0
+    while i < len(format):
+        char = format[i]
+        if char == "%" and i + 1 < len(format):
+            letter = format[i + 1]
+            if letter == "-" and i + 2 < len(format):  # %-d: no padding
+                letter = format[i + 2]
+                i += 1
+            tokens.append(("literal", "%") if letter == "%" else ("directive", letter))
+            i += 2
+        else:
+            tokens.append(("literal", char))
+            i += 1
+    return tokens
+
+
 def column_identifier(column: Column | str) -> exp.Column:
     """A quoted column reference (columns such as ``timestamp`` are keywords in some dialects)."""
     name = column if isinstance(column, str) else column.name

@@ -36,6 +36,7 @@ from segmint.engines.base import (
     FileFormat,
     StagedFile,
     parse_sql,
+    strptime_tokens,
 )
 from segmint.engines.reading import ORDINAL, staged_in_duckdb, text_batches, transform_over
 from segmint.errors import SegmintError
@@ -295,7 +296,10 @@ class PostgresEngine(Engine):
             pattern = _postgres_pattern(format)
             # to_timestamp leaves out fields missing at the end of the text ('31/12/2023'
             # fits 'DD/MM/YYYY HH24:MI'); strptime does not, so every number must be there.
-            numbers = sum(format.count(d) for d in _NUMERIC_DIRECTIVES)
+            numbers = sum(
+                kind == "directive" and letter in _NUMERIC_DIRECTIVES
+                for kind, letter in strptime_tokens(format)
+            )
             complete = exp.GTE(
                 this=exp.Anonymous(
                     this="regexp_count", expressions=[text.copy(), exp.Literal.string(r"\d+")]
@@ -527,43 +531,37 @@ def _to_arrow(description: Sequence[Any], rows: list[tuple[Any, ...]]) -> pa.Tab
 
 # strptime directives and the PostgreSQL to_timestamp patterns they become.
 _PATTERNS = {
-    "%Y": "YYYY",
-    "%y": "YY",
-    "%m": "MM",
-    "%d": "DD",
-    "%H": "HH24",
-    "%I": "HH12",
-    "%M": "MI",
-    "%S": "SS",
-    "%f": "US",
-    "%p": "AM",
-    "%b": "Mon",
-    "%B": "Month",
-    "%a": "Dy",
-    "%A": "Day",
-    "%j": "DDD",
-    "%z": "TZH:TZM",
-    "%Z": "TZ",
-    "%%": "%",
+    "Y": "YYYY",
+    "y": "YY",
+    "m": "MM",
+    "d": "DD",
+    "H": "HH24",
+    "I": "HH12",
+    "M": "MI",
+    "S": "SS",
+    "f": "US",
+    "p": "AM",
+    "b": "Mon",
+    "B": "Month",
+    "a": "Dy",
+    "A": "Day",
+    "j": "DDD",
+    "z": "TZH:TZM",
+    "Z": "TZ",
 }
-
-
-_NUMERIC_DIRECTIVES = ("%Y", "%y", "%m", "%d", "%H", "%I", "%M", "%S", "%f", "%j")
+_NUMERIC_DIRECTIVES = ("Y", "y", "m", "d", "H", "I", "M", "S", "f", "j")
 
 
 def _postgres_pattern(format: str) -> str:
-    out, i = [], 0
-    while i < len(format):
-        piece = format[i : i + 2]
-        if piece in _PATTERNS:
-            out.append(_PATTERNS[piece])
-            i += 2
-            continue
-        if format[i] == "%":
-            raise SegmintError(f"unsupported time format directive {piece!r} in {format!r}")
-        # Literal text is quoted so letters are not read as pattern fields.
-        out.append(f'"{format[i]}"' if format[i].isalpha() else format[i])
-        i += 1
+    out = []
+    for kind, value in strptime_tokens(format):
+        if kind == "directive" and value not in _PATTERNS:
+            raise SegmintError(f"unsupported time format directive '%{value}' in {format!r}")
+        if kind == "directive":
+            out.append(_PATTERNS[value])
+        else:
+            # Literal text is quoted so letters are not read as pattern fields.
+            out.append(f'"{value}"' if value.isalpha() else value)
     return "".join(out)
 
 

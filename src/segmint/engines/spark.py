@@ -72,6 +72,7 @@ from segmint.engines.base import (
     StagedFile,
     create_table_as,
     parse_sql,
+    strptime_tokens,
 )
 from segmint.engines.reading import ORDINAL, staged_in_duckdb, text_batches, transform_over
 from segmint.model.tables import ColumnType
@@ -1397,7 +1398,6 @@ _TEXT_DIRECTIVES = {
     # A zone id (America/New_York) or name (EST, UTC).
     "Z": "[VV][z]",
 }
-_SHORTHANDS = {"T": "%H:%M:%S", "R": "%H:%M", "F": "%Y-%m-%d", "D": "%m/%d/%y"}
 
 
 def spark_datetime_pattern(strptime_format: str) -> tuple[str, bool]:
@@ -1405,30 +1405,14 @@ def spark_datetime_pattern(strptime_format: str) -> tuple[str, bool]:
 
     Raises ValueError for directives Spark cannot parse (weekday names, week numbers...).
     """
-    for short, expanded in _SHORTHANDS.items():
-        strptime_format = strptime_format.replace(f"%{short}", expanded)
-    tokens: list[tuple[str, str]] = []  # ("directive", letter) or ("literal", text)
-    i = 0
-    while i < len(strptime_format):
-        char = strptime_format[i]
-        if char == "%" and i + 1 < len(strptime_format):
-            letter = strptime_format[i + 1]
-            if letter == "-" and i + 2 < len(strptime_format):  # %-d: no padding
-                letter = strptime_format[i + 2]
-                i += 1
-            if letter == "%":
-                tokens.append(("literal", "%"))
-            elif letter in _NUMERIC_DIRECTIVES or letter in _TEXT_DIRECTIVES:
-                tokens.append(("directive", letter))
-            else:
-                raise ValueError(
-                    f"date format directive %{letter} in {strptime_format!r} is not supported "
-                    "by the Spark engine"
-                )
-            i += 2
-        else:
-            tokens.append(("literal", char))
-            i += 1
+    tokens = strptime_tokens(strptime_format)
+    for kind, letter in tokens:
+        known = letter in _NUMERIC_DIRECTIVES or letter in _TEXT_DIRECTIVES
+        if kind == "directive" and not known:
+            raise ValueError(
+                f"date format directive %{letter} in {strptime_format!r} is not supported "
+                "by the Spark engine"
+            )
     parts = []
     for position, (kind, value) in enumerate(tokens):
         if kind == "literal":
